@@ -1,0 +1,113 @@
+-- The PostgreSQL schema of erasured. schema_sqlite.sql is its twin for the embedded store.
+--
+-- Each "-- migration: N name" line starts version N. A server applies, in order and each
+-- in its own transaction, the versions its database has not recorded in
+-- schema_migrations. Released versions are never edited: change the schema by adding one.
+
+-- migration: 1 initial schema
+CREATE TABLE api_keys (
+    id          uuid PRIMARY KEY,
+    store_id    text NOT NULL,
+    name        text NOT NULL,
+    email       text NOT NULL,
+    scopes      text NOT NULL, -- space-separated
+    token_hash  text NOT NULL UNIQUE,
+    created_at  timestamptz NOT NULL
+);
+
+CREATE TABLE erasure_requests (
+    id               uuid PRIMARY KEY,
+    store_id         text NOT NULL,
+    resource_type    text NOT NULL,
+    resource_id      text NOT NULL,
+    reason           text,
+    status           text NOT NULL CHECK (status IN ('pending', 'in_progress', 'completed')),
+    services_erased  jsonb NOT NULL DEFAULT '[]',
+    partial_failures jsonb NOT NULL DEFAULT '[]',
+    initiator        jsonb NOT NULL,
+    created_at       timestamptz NOT NULL,
+    updated_at       timestamptz NOT NULL,
+    completed_at     timestamptz,
+    due_at           timestamptz NOT NULL,
+    version          bigint NOT NULL DEFAULT 1,
+    -- Background erasure: the lease of the process working on it, if any.
+    claimed_until    timestamptz
+);
+-- Every list is scoped to one store; each index leads with store_id and ends with id,
+-- the tie-breaker of every sort.
+CREATE INDEX erasure_requests_created ON erasure_requests (store_id, created_at, id);
+CREATE INDEX erasure_requests_updated ON erasure_requests (store_id, updated_at, id);
+CREATE INDEX erasure_requests_completed ON erasure_requests (store_id, completed_at, id);
+CREATE INDEX erasure_requests_due ON erasure_requests (store_id, due_at, id);
+CREATE INDEX erasure_requests_status ON erasure_requests (store_id, status, created_at, id);
+CREATE INDEX erasure_requests_resource ON erasure_requests (store_id, resource_type, resource_id, id);
+CREATE INDEX erasure_requests_resource_id ON erasure_requests (store_id, resource_id, id);
+-- The workers' queue: only unfinished requests.
+CREATE INDEX erasure_requests_open ON erasure_requests (created_at, id) WHERE status <> 'completed';
+
+-- The audit trail of erasure requests. Rows are only ever inserted.
+CREATE TABLE erasure_events (
+    id                 bigserial PRIMARY KEY,
+    erasure_request_id uuid NOT NULL REFERENCES erasure_requests (id),
+    store_id           text NOT NULL,
+    created_at         timestamptz NOT NULL,
+    actor              text NOT NULL, -- the key's name, or "erasured" for the server itself
+    old_status         text,
+    new_status         text NOT NULL,
+    report             jsonb NOT NULL DEFAULT '{}' -- what was reported
+);
+CREATE INDEX erasure_events_request ON erasure_events (erasure_request_id, id);
+
+-- Replays of POSTs that carried an Idempotency-Key.
+CREATE TABLE idempotency_keys (
+    store_id      text NOT NULL,
+    key           text NOT NULL,
+    request_hash  text NOT NULL,
+    resource_type text NOT NULL,
+    resource_id   text NOT NULL,
+    created_at    timestamptz NOT NULL,
+    PRIMARY KEY (store_id, key)
+);
+
+-- Open Notes requests: content people submitted.
+CREATE TABLE requests (
+    store_id            text NOT NULL,
+    request_id          text NOT NULL,
+    requested_by        text, -- NULL once erased
+    status              text NOT NULL CHECK (status IN ('PENDING', 'IN_PROGRESS', 'COMPLETED', 'FAILED')),
+    note_id             uuid,
+    community_server_id text,
+    requested_at        timestamptz NOT NULL,
+    created_at          timestamptz NOT NULL,
+    updated_at          timestamptz NOT NULL,
+    content             text,
+    platform_message_id text,
+    platform_channel_id text,
+    metadata            jsonb,
+    similarity_score    double precision,
+    dataset_name        text,
+    dataset_item_id     text,
+    erased_at           timestamptz, -- when an erasure request removed its personal attributes
+    PRIMARY KEY (store_id, request_id)
+);
+CREATE INDEX requests_requested_at ON requests (store_id, requested_at, request_id);
+CREATE INDEX requests_created ON requests (store_id, created_at, request_id);
+CREATE INDEX requests_requested_by ON requests (store_id, requested_by, request_id);
+CREATE INDEX requests_status ON requests (store_id, status, requested_at, request_id);
+
+-- Deletions of requests. A deleted request's row is gone; its deletion row, which holds
+-- no personal data, is what remains and what answers 410.
+CREATE TABLE deletions (
+    id            bigserial PRIMARY KEY,
+    store_id      text NOT NULL,
+    request_id    text NOT NULL,
+    status        text NOT NULL CHECK (status IN ('PENDING', 'SUCCESS', 'FAILURE')),
+    message       text NOT NULL,
+    created_at    timestamptz NOT NULL,
+    updated_at    timestamptz NOT NULL,
+    claimed_until timestamptz
+);
+-- One pending deletion per request at a time.
+CREATE UNIQUE INDEX deletions_one_pending ON deletions (store_id, request_id) WHERE status = 'PENDING';
+CREATE INDEX deletions_request ON deletions (store_id, request_id, id);
+CREATE INDEX deletions_open ON deletions (id) WHERE status = 'PENDING';

@@ -1,0 +1,101 @@
+-- The SQLite twin of schema.sql, for the embedded store. The same versions, the same
+-- tables and indexes; the types differ: ids and JSON are TEXT, and timestamps are TEXT in
+-- the fixed-width UTC form 2006-01-02T15:04:05.000000Z so that they sort as they compare.
+
+-- migration: 1 initial schema
+CREATE TABLE api_keys (
+    id          TEXT PRIMARY KEY,
+    store_id    TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    email       TEXT NOT NULL,
+    scopes      TEXT NOT NULL,
+    token_hash  TEXT NOT NULL UNIQUE,
+    created_at  TEXT NOT NULL
+);
+
+CREATE TABLE erasure_requests (
+    id               TEXT PRIMARY KEY,
+    store_id         TEXT NOT NULL,
+    resource_type    TEXT NOT NULL,
+    resource_id      TEXT NOT NULL,
+    reason           TEXT,
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'in_progress', 'completed')),
+    services_erased  TEXT NOT NULL DEFAULT '[]',
+    partial_failures TEXT NOT NULL DEFAULT '[]',
+    initiator        TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL,
+    completed_at     TEXT,
+    due_at           TEXT NOT NULL,
+    version          INTEGER NOT NULL DEFAULT 1,
+    claimed_until    TEXT
+);
+CREATE INDEX erasure_requests_created ON erasure_requests (store_id, created_at, id);
+CREATE INDEX erasure_requests_updated ON erasure_requests (store_id, updated_at, id);
+CREATE INDEX erasure_requests_completed ON erasure_requests (store_id, completed_at, id);
+CREATE INDEX erasure_requests_due ON erasure_requests (store_id, due_at, id);
+CREATE INDEX erasure_requests_status ON erasure_requests (store_id, status, created_at, id);
+CREATE INDEX erasure_requests_resource ON erasure_requests (store_id, resource_type, resource_id, id);
+CREATE INDEX erasure_requests_resource_id ON erasure_requests (store_id, resource_id, id);
+CREATE INDEX erasure_requests_open ON erasure_requests (created_at, id) WHERE status <> 'completed';
+
+CREATE TABLE erasure_events (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    erasure_request_id TEXT NOT NULL REFERENCES erasure_requests (id),
+    store_id           TEXT NOT NULL,
+    created_at         TEXT NOT NULL,
+    actor              TEXT NOT NULL,
+    old_status         TEXT,
+    new_status         TEXT NOT NULL,
+    report             TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX erasure_events_request ON erasure_events (erasure_request_id, id);
+
+CREATE TABLE idempotency_keys (
+    store_id      TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    request_hash  TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    resource_id   TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    PRIMARY KEY (store_id, key)
+);
+
+CREATE TABLE requests (
+    store_id            TEXT NOT NULL,
+    request_id          TEXT NOT NULL,
+    requested_by        TEXT,
+    status              TEXT NOT NULL CHECK (status IN ('PENDING', 'IN_PROGRESS', 'COMPLETED', 'FAILED')),
+    note_id             TEXT,
+    community_server_id TEXT,
+    requested_at        TEXT NOT NULL,
+    created_at          TEXT NOT NULL,
+    updated_at          TEXT NOT NULL,
+    content             TEXT,
+    platform_message_id TEXT,
+    platform_channel_id TEXT,
+    metadata            TEXT,
+    similarity_score    REAL,
+    dataset_name        TEXT,
+    dataset_item_id     TEXT,
+    erased_at           TEXT,
+    PRIMARY KEY (store_id, request_id)
+);
+CREATE INDEX requests_requested_at ON requests (store_id, requested_at, request_id);
+CREATE INDEX requests_created ON requests (store_id, created_at, request_id);
+CREATE INDEX requests_requested_by ON requests (store_id, requested_by, request_id);
+CREATE INDEX requests_status ON requests (store_id, status, requested_at, request_id);
+
+CREATE TABLE deletions (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    store_id      TEXT NOT NULL,
+    request_id    TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('PENDING', 'SUCCESS', 'FAILURE')),
+    message       TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL,
+    claimed_until TEXT
+);
+CREATE UNIQUE INDEX deletions_one_pending ON deletions (store_id, request_id) WHERE status = 'PENDING';
+CREATE INDEX deletions_request ON deletions (store_id, request_id, id);
+CREATE INDEX deletions_open ON deletions (id) WHERE status = 'PENDING';

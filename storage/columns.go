@@ -1,0 +1,80 @@
+package storage
+
+import (
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// timeColumn scans a timestamp from either dialect: PostgreSQL gives time.Time, SQLite
+// the text written by timeArg.
+type timeColumn struct{ time.Time }
+
+func (t *timeColumn) Scan(src any) error {
+	switch v := src.(type) {
+	case time.Time:
+		t.Time = v.UTC()
+		return nil
+	case string:
+		return t.parse(v)
+	case []byte:
+		return t.parse(string(v))
+	}
+	return fmt.Errorf("timestamp column: unexpected %T", src)
+}
+
+func (t *timeColumn) parse(s string) error {
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("timestamp column: %w", err)
+	}
+	t.Time = v.UTC()
+	return nil
+}
+
+// nullTimeColumn is a timeColumn that may be NULL.
+type nullTimeColumn struct{ Time *time.Time }
+
+func (t *nullTimeColumn) Scan(src any) error {
+	if src == nil {
+		t.Time = nil
+		return nil
+	}
+	var c timeColumn
+	if err := c.Scan(src); err != nil {
+		return err
+	}
+	t.Time = &c.Time
+	return nil
+}
+
+// jsonColumn holds a JSON document: jsonb on PostgreSQL, TEXT on SQLite.
+type jsonColumn[T any] struct{ V T }
+
+func (j *jsonColumn[T]) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case []byte:
+		b = v
+	case string:
+		b = []byte(v)
+	case nil:
+		var zero T
+		j.V = zero
+		return nil
+	default:
+		return fmt.Errorf("json column: unexpected %T", src)
+	}
+	return json.Unmarshal(b, &j.V)
+}
+
+func (j jsonColumn[T]) Value() (driver.Value, error) {
+	b, err := json.Marshal(j.V)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+func jsonArg[T any](v T) jsonColumn[T] { return jsonColumn[T]{V: v} }

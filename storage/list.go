@@ -1,0 +1,154 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/erasured/erasured"
+	"github.com/erasured/erasured/filters"
+)
+
+// column is the SQL behind one attribute a client may filter or sort on. Only names in
+// these fixed lists ever reach SQL text; every value is a bound parameter.
+type column struct {
+	name     string
+	nullable bool
+	// where, when set, builds the condition itself, for attributes whose client values
+	// are not stored as they are written.
+	where func(op filters.Op, values []any) (sq.Sqlizer, error)
+}
+
+// table describes a listable collection.
+type table struct {
+	name        string
+	id          string // the tie-breaker of every sort
+	columns     map[string]column
+	defaultSort []erasured.Sort
+}
+
+// conditions turns a filter into SQL conditions on t.
+func (db *DB) conditions(t table, expr filters.Expr) (sq.And, error) {
+	var and sq.And
+	for _, c := range expr {
+		col, ok := t.columns[c.Attribute]
+		if !ok {
+			return nil, fmt.Errorf("filter on %s.%s: no such column", t.name, c.Attribute)
+		}
+		values := make([]any, len(c.Values))
+		for i, v := range c.Values {
+			if tv, ok := v.(time.Time); ok {
+				v = db.timeArg(tv)
+			}
+			values[i] = v
+		}
+		if col.where != nil {
+			s, err := col.where(c.Op, values)
+			if err != nil {
+				return nil, err
+			}
+			and = append(and, s)
+			continue
+		}
+		s, err := compare(col.name, c.Op, values)
+		if err != nil {
+			return nil, err
+		}
+		and = append(and, s)
+	}
+	return and, nil
+}
+
+func compare(name string, op filters.Op, values []any) (sq.Sqlizer, error) {
+	switch op {
+	case filters.Eq:
+		return sq.Eq{name: values[0]}, nil
+	case filters.In:
+		return sq.Eq{name: values}, nil
+	case filters.Like:
+		s, ok := values[0].(string)
+		if !ok {
+			return nil, fmt.Errorf("like on %s: value is %T, not text", name, values[0])
+		}
+		return sq.Expr(name+` LIKE ? ESCAPE '\'`, filters.LikePattern(s)), nil
+	case filters.Gt:
+		return sq.Gt{name: values[0]}, nil
+	case filters.Ge:
+		return sq.GtOrEq{name: values[0]}, nil
+	case filters.Lt:
+		return sq.Lt{name: values[0]}, nil
+	case filters.Le:
+		return sq.LtOrEq{name: values[0]}, nil
+	}
+	return nil, fmt.Errorf("filter operator %q has no SQL", op)
+}
+
+// orderBy returns the ORDER BY terms for sorts (t's default when empty), then t.id in
+// the direction of the last key, which makes the order total and lets an index on
+// (..., key, id) serve it in either direction. Both dialects put NULLs last in ascending
+// order and first in descending order.
+func orderBy(t table, sorts []erasured.Sort) ([]string, error) {
+	if len(sorts) == 0 {
+		sorts = t.defaultSort
+	}
+	terms := make([]string, 0, len(sorts)+1)
+	desc := false
+	for _, s := range sorts {
+		col, ok := t.columns[s.Attribute]
+		if !ok {
+			return nil, fmt.Errorf("sort on %s.%s: no such column", t.name, s.Attribute)
+		}
+		term := col.name
+		switch {
+		case s.Desc && col.nullable:
+			term += " DESC NULLS FIRST"
+		case s.Desc:
+			term += " DESC"
+		case col.nullable:
+			term += " ASC NULLS LAST"
+		}
+		terms = append(terms, term)
+		desc = s.Desc
+	}
+	if desc {
+		return append(terms, t.id+" DESC"), nil
+	}
+	return append(terms, t.id), nil
+}
+
+// selectPage runs one page of base (a SELECT with FROM and WHERE, no columns) into rows
+// of type R, which carry the total of matching records (COUNT(*) OVER ()) so the page
+// and the total come back in one round trip. A page past the end has no row to carry
+// the total, so then it is counted on its own.
+func selectPage[R any](ctx context.Context, db *DB, t table, base sq.SelectBuilder, cols []string, opts erasured.ListOptions, total func(R) int) ([]R, int, error) {
+	where, err := db.conditions(t, opts.Filter)
+	if err != nil {
+		return nil, 0, err
+	}
+	base = base.Where(where)
+	order, err := orderBy(t, opts.Sort)
+	if err != nil {
+		return nil, 0, err
+	}
+	page := base.Columns(cols...).Column("COUNT(*) OVER () AS total").
+		OrderBy(order...).
+		Limit(uint64(opts.Page.Limit)).
+		Offset(uint64(opts.Page.Offset))
+	var rows []R
+	if err := db.selectRows(ctx, db.db, &rows, page); err != nil {
+		return nil, 0, fmt.Errorf("list %s: %w", t.name, err)
+	}
+	if len(rows) > 0 {
+		return rows, total(rows[0]), nil
+	}
+	if opts.Page.Offset == 0 {
+		return rows, 0, nil
+	}
+	var n int
+	if err := db.getRow(ctx, db.db, &n, base.Column("COUNT(*)")); err != nil {
+		return nil, 0, fmt.Errorf("count %s: %w", t.name, err)
+	}
+	return rows, n, nil
+}

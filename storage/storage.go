@@ -1,0 +1,242 @@
+// Package storage keeps erasured's records in SQL: PostgreSQL in production, an embedded
+// SQLite file by default, both behind the one DB type. It owns every SQL statement, the
+// transactions, the migrations and the workers' claim queries, and turns a filter AST,
+// a sort and a page into one query with bound parameters.
+//
+// It never imports net/http: failures come back as *erasured.Error kinds (ENOTFOUND,
+// ECONFLICT, EUNAVAILABLE, ...) wrapped with %w, and the HTTP layer maps those.
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	_ "modernc.org/sqlite" // the embedded store: pure Go, no cgo
+
+	"github.com/erasured/erasured"
+)
+
+// DB is a connection pool to one database, PostgreSQL or SQLite. It is safe for
+// concurrent use by many goroutines and, on PostgreSQL, by many processes.
+type DB struct {
+	db      *sqlx.DB
+	dialect dialect
+	sb      sq.StatementBuilderType
+}
+
+type dialect int
+
+const (
+	postgres dialect = iota
+	sqlite
+)
+
+// sqliteTime is how SQLite holds timestamps: fixed width and UTC, so text order is time order.
+const sqliteTime = "2006-01-02T15:04:05.000000Z"
+
+// Open connects to databaseURL, "postgres://..." (or "postgresql://...") or "sqlite:PATH",
+// and brings the schema up to date. It returns EUNAVAILABLE when the database cannot be
+// reached and EINVALID for a URL it does not understand.
+func Open(ctx context.Context, databaseURL string) (*DB, error) {
+	var (
+		db  *DB
+		err error
+	)
+	switch {
+	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
+		db, err = openPostgres(databaseURL)
+	case strings.HasPrefix(databaseURL, "sqlite:"):
+		db, err = openSQLite(strings.TrimPrefix(databaseURL, "sqlite:"))
+	default:
+		return nil, erasured.Errorf(erasured.EINVALID, "database URL must start with postgres:// or sqlite:")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func openPostgres(databaseURL string) (*DB, error) {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return nil, erasured.Errorf(erasured.EINVALID, "database URL: %v", err)
+	}
+	// A database that is down must answer 503 quickly, never hang a request.
+	q := u.Query()
+	if q.Get("connect_timeout") == "" {
+		q.Set("connect_timeout", "5")
+		u.RawQuery = q.Encode()
+	}
+	db, err := sqlx.Open("postgres", u.String())
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(20)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return newDB(db, postgres), nil
+}
+
+func openSQLite(path string) (*DB, error) {
+	if path == "" {
+		return nil, erasured.Errorf(erasured.EINVALID, "database URL sqlite: needs a file path, as in sqlite:erasured.db")
+	}
+	// Every transaction takes the write lock at BEGIN (_txlock=immediate): SQLite has one
+	// writer, and a transaction that reads and then upgrades to write would otherwise
+	// fail with SQLITE_BUSY instead of waiting its turn.
+	dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=case_sensitive_like(1)"
+	db, err := sqlx.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	db.SetMaxOpenConns(8)
+	return newDB(db, sqlite), nil
+}
+
+func newDB(db *sqlx.DB, d dialect) *DB {
+	ph := sq.PlaceholderFormat(sq.Dollar)
+	if d == sqlite {
+		ph = sq.Question
+	}
+	return &DB{db: db, dialect: d, sb: sq.StatementBuilder.PlaceholderFormat(ph)}
+}
+
+// Close closes the pool.
+func (db *DB) Close() error { return db.db.Close() }
+
+// Dialect names the database behind db: "postgres" or "sqlite".
+func (db *DB) Dialect() string {
+	if db.dialect == sqlite {
+		return "sqlite"
+	}
+	return "postgres"
+}
+
+// Ping checks that the database answers. It returns EUNAVAILABLE when it does not.
+func (db *DB) Ping(ctx context.Context) error {
+	return db.wrap(db.db.PingContext(ctx))
+}
+
+// Stats reports the pool's figures, for metrics.
+func (db *DB) Stats() sql.DBStats { return db.db.Stats() }
+
+// timeArg is how a time is bound as a parameter in this dialect.
+func (db *DB) timeArg(t time.Time) any {
+	t = t.UTC().Truncate(time.Microsecond)
+	if db.dialect == sqlite {
+		return t.Format(sqliteTime)
+	}
+	return t
+}
+
+func (db *DB) nullTimeArg(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return db.timeArg(*t)
+}
+
+// selectRows runs a SELECT builder into dest through sqlx.
+func (db *DB) selectRows(ctx context.Context, q sqlx.QueryerContext, dest any, b sq.SelectBuilder) error {
+	query, args, err := b.ToSql()
+	if err != nil {
+		return fmt.Errorf("build query: %w", err)
+	}
+	return db.wrap(sqlx.SelectContext(ctx, q, dest, query, args...))
+}
+
+// getRow runs a SELECT builder that yields one row into dest; no row is sql.ErrNoRows.
+func (db *DB) getRow(ctx context.Context, q sqlx.QueryerContext, dest any, b sq.SelectBuilder) error {
+	query, args, err := b.ToSql()
+	if err != nil {
+		return fmt.Errorf("build query: %w", err)
+	}
+	err = sqlx.GetContext(ctx, q, dest, query, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	return db.wrap(err)
+}
+
+// exec runs an INSERT, UPDATE or DELETE builder and returns the number of rows it touched.
+func (db *DB) exec(ctx context.Context, e sqlx.ExecerContext, b sq.Sqlizer) (int64, error) {
+	query, args, err := b.ToSql()
+	if err != nil {
+		return 0, fmt.Errorf("build statement: %w", err)
+	}
+	res, err := e.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, db.wrap(err)
+	}
+	return res.RowsAffected()
+}
+
+// inTx runs fn in a transaction, committed when fn returns nil and rolled back otherwise.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := db.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return db.wrap(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return db.wrap(tx.Commit())
+}
+
+// wrap turns the ways a database can be out of reach into EUNAVAILABLE, keeping the
+// cause for the log, and leaves other errors as they are.
+func (db *DB) wrap(err error) error {
+	if err == nil || !unavailable(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", erasured.Errorf(erasured.EUNAVAILABLE, "the database is unavailable; try again shortly"), err)
+}
+
+func unavailable(err error) bool {
+	var (
+		opErr *net.OpError
+		pqErr *pq.Error
+	)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, driver.ErrBadConn),
+		errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, io.EOF),
+		errors.As(err, &opErr):
+		return true
+	case errors.As(err, &pqErr):
+		// Class 08 is "connection exception"; 57P01-57P03 are the server shutting down
+		// or not yet accepting connections.
+		return pqErr.Code.Class() == "08" || pqErr.Code == "57P01" || pqErr.Code == "57P02" || pqErr.Code == "57P03"
+	}
+	// SQLite: another writer held the lock for longer than busy_timeout.
+	return strings.Contains(err.Error(), "SQLITE_BUSY")
+}
+
+// isUniqueViolation reports whether err is a unique constraint failure in either dialect.
+func isUniqueViolation(err error) bool {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		return pqErr.Code == "23505"
+	}
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
