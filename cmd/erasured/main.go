@@ -1,0 +1,102 @@
+// Command erasured runs the erasure server and its chores.
+//
+//	erasured [serve] [flags]     serve the API (the default)
+//	erasured migrate [flags]     bring the database schema up to date and exit
+//	erasured keys create --name N --email E --store S --scopes a,b
+//	                             create an API key and print its token, only that
+//
+// Every flag can also come from the environment variable named in its help.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "erasured:", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches to a subcommand. Its arguments are everything the program reads from
+// its surroundings, so tests can run it in-process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	cmd := "serve"
+	if len(args) > 0 && (args[0] == "serve" || args[0] == "migrate" || args[0] == "keys") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "migrate":
+		return migrate(ctx, args, stderr, getenv)
+	case "keys":
+		if len(args) == 0 || args[0] != "create" {
+			return errors.New("usage: erasured keys create --name N --email E --store S --scopes a,b")
+		}
+		return createKey(ctx, args[1:], stdout, stderr, getenv)
+	}
+	m, err := newMain(args, stdout, stderr, getenv)
+	if err != nil {
+		return err
+	}
+	if err := m.Run(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	<-ctx.Done()
+	return m.Close()
+}
+
+// flags is a FlagSet whose flags fall back to environment variables.
+type flags struct {
+	*flag.FlagSet
+	env    map[string]string // flag name → variable
+	getenv func(string) string
+}
+
+func newFlags(name string, stderr io.Writer, getenv func(string) string) *flags {
+	fs := flag.NewFlagSet("erasured "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return &flags{FlagSet: fs, env: map[string]string{}, getenv: getenv}
+}
+
+// fromEnv marks flag name as settable through variable env.
+func (f *flags) fromEnv(name, env string) {
+	f.env[name] = env
+	fl := f.Lookup(name)
+	fl.Usage += " (env " + env + ")"
+}
+
+// parse applies the environment, then the command line, which wins.
+func (f *flags) parse(args []string) error {
+	for name, env := range f.env {
+		if v := f.getenv(env); v != "" {
+			if err := f.Set(name, v); err != nil {
+				return fmt.Errorf("%s: %w", env, err)
+			}
+		}
+	}
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if f.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", f.Arg(0))
+	}
+	return nil
+}
+
+func (f *flags) databaseURL() *string {
+	p := f.String("database-url", "sqlite:erasured.db", "postgres://… for PostgreSQL, sqlite:PATH for the embedded store")
+	f.fromEnv("database-url", "DATABASE_URL")
+	return p
+}

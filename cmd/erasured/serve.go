@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/erasured/erasured"
+	"github.com/erasured/erasured/pagination"
+	"github.com/erasured/erasured/resources"
+	"github.com/erasured/erasured/storage"
+)
+
+// Main is the running server: Run starts it, Close stops it gracefully.
+type Main struct {
+	addr            string
+	databaseURL     string
+	shutdownTimeout time.Duration
+	cfg             resources.Config
+	stdout          io.Writer
+	log             *slog.Logger
+
+	db       *storage.DB
+	listener net.Listener
+	server   *http.Server
+	served   chan error
+}
+
+func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string) (*Main, error) {
+	m := &Main{stdout: stdout, log: slog.New(slog.NewJSONHandler(stderr, nil))}
+	f := newFlags("serve", stderr, getenv)
+	f.StringVar(&m.addr, "addr", ":8080", "address to listen on")
+	f.fromEnv("addr", "ERASURED_ADDR")
+	dbURL := f.databaseURL()
+	f.StringVar(&m.cfg.PublicURL, "public-url", "", "base of absolute links, e.g. https://erasure.example.com (default: from each request)")
+	f.fromEnv("public-url", "ERASURED_PUBLIC_URL")
+	f.IntVar(&m.cfg.PageLength, "page-length", 25, "default page[limit], 1 to 100")
+	f.fromEnv("page-length", "ERASURED_PAGE_LENGTH")
+	f.DurationVar(&m.cfg.ErasureDue, "erasure-due", 720*time.Hour, "how long after creation an erasure request is due (GDPR Art. 12(3): one month)")
+	f.fromEnv("erasure-due", "ERASURED_ERASURE_DUE")
+	f.DurationVar(&m.cfg.RequestTimeout, "request-timeout", 10*time.Second, "bound on each request's database work; past it the answer is 503")
+	f.fromEnv("request-timeout", "ERASURED_REQUEST_TIMEOUT")
+	f.DurationVar(&m.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGTERM")
+	f.fromEnv("shutdown-timeout", "ERASURED_SHUTDOWN_TIMEOUT")
+	if err := f.parse(args); err != nil {
+		return nil, err
+	}
+	if m.cfg.PageLength < 1 || m.cfg.PageLength > pagination.MaxLimit {
+		return nil, fmt.Errorf("--page-length must be from 1 to %d", pagination.MaxLimit)
+	}
+	if m.cfg.ErasureDue <= 0 || m.cfg.RequestTimeout <= 0 || m.shutdownTimeout <= 0 {
+		return nil, errors.New("--erasure-due, --request-timeout and --shutdown-timeout must be positive")
+	}
+	m.databaseURL = *dbURL
+	return m, nil
+}
+
+// Run opens the database, makes the first API key on an empty one, and starts serving.
+// It returns once the listener is bound, so a taken port fails at once.
+func (m *Main) Run(ctx context.Context) error {
+	db, err := storage.Open(ctx, m.databaseURL)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	m.db = db
+	if err := m.firstKey(ctx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", m.addr)
+	if err != nil {
+		return err
+	}
+	m.listener = ln
+	m.server = &http.Server{
+		Handler:           resources.New(m.cfg, db, m.log),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
+	}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.server.Serve(ln) }()
+	m.log.Info("listening", "addr", ln.Addr().String(), "database", db.Dialect())
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (m *Main) Addr() string { return m.listener.Addr().String() }
+
+// Close stops accepting connections, lets in-flight requests finish within the
+// shutdown timeout, and closes the database.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.shutdownTimeout)
+		defer cancel()
+		errs = append(errs, m.server.Shutdown(ctx))
+		if err := <-m.served; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+		m.log.Info("stopped")
+	}
+	if m.db != nil {
+		errs = append(errs, m.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// firstKey gives a fresh server one key with every scope, so a newcomer can call the
+// API at once. Its token is printed this once and never stored.
+func (m *Main) firstKey(ctx context.Context) error {
+	has, err := m.db.HasKeys(ctx)
+	if err != nil || has {
+		return err
+	}
+	key, token, err := erasured.NewKey("default", "admin@localhost", "default", erasured.AllScopes, erasured.Now())
+	if err != nil {
+		return err
+	}
+	if err := m.db.CreateKey(ctx, key); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.stdout, `
+erasured: this database had no API key, so one was made for store "default" with every scope.
+It is shown only this once; keep it:
+
+    %s
+
+Try:  curl -H 'Authorization: Bearer %s' http://localhost%s/v2/personal-data/erasure-requests
+
+`, token, token, portOf(m.addr))
+	return nil
+}
+
+func portOf(addr string) string {
+	if _, port, err := net.SplitHostPort(addr); err == nil {
+		return ":" + port
+	}
+	return ""
+}

@@ -1,0 +1,33 @@
+package resources
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/erasured/erasured"
+)
+
+// authorize returns the API key that r presents (Authorization: Bearer, or X-API-Key)
+// if it holds scope. It returns EUNAUTHORIZED for a missing or unknown token and
+// EFORBIDDEN for a key without the scope.
+func (s *Server) authorize(r *http.Request, scope string) (*erasured.Key, error) {
+	token := r.Header.Get("X-API-Key")
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		scheme, rest, _ := strings.Cut(auth, " ")
+		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(rest) == "" {
+			return nil, erasured.Errorf(erasured.EUNAUTHORIZED, "the Authorization header must be \"Bearer <token>\"")
+		}
+		token = strings.TrimSpace(rest)
+	}
+	if token == "" {
+		return nil, erasured.Errorf(erasured.EUNAUTHORIZED, "an API key is required: send Authorization: Bearer <token> or X-API-Key: <token>")
+	}
+	key, err := s.db.KeyByToken(r.Context(), erasured.HashToken(token))
+	if err != nil {
+		return nil, err
+	}
+	if !key.Has(scope) {
+		return nil, erasured.Errorf(erasured.EFORBIDDEN, "this API key lacks the scope %s", scope)
+	}
+	return key, nil
+}
