@@ -20,7 +20,7 @@ import (
 
 // env is one server on one fresh database, driven over real HTTP.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	db  *storage.DB
 	url string
 }
@@ -33,10 +33,11 @@ func eachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 	})
 }
 
-func newEnv(t *testing.T, db *storage.DB, cfg resources.Config) *env {
+func newEnv(t testing.TB, db *storage.DB, cfg resources.Config) *env {
 	t.Helper()
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if testing.Verbose() {
+	// A fuzz target may not log through its *testing.F.
+	if _, fuzz := t.(*testing.F); testing.Verbose() && !fuzz {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	}
 	srv := httptest.NewServer(resources.New(cfg, db, log))
@@ -44,7 +45,7 @@ func newEnv(t *testing.T, db *storage.DB, cfg resources.Config) *env {
 	return &env{t: t, db: db, url: srv.URL}
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))
@@ -128,7 +129,7 @@ func (e *env) do(method, path, token string, body any, headers ...string) *respo
 }
 
 // checkJSONAPI holds every JSON:API response to the rules common to all of them.
-func checkJSONAPI(t *testing.T, method, path string, r *response) {
+func checkJSONAPI(t testing.TB, method, path string, r *response) {
 	t.Helper()
 	if r.Header.Get("Content-Type") != "application/vnd.api+json" {
 		return

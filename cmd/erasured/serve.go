@@ -94,7 +94,7 @@ func (m *Main) Run(ctx context.Context) error {
 func (m *Main) Addr() string { return m.listener.Addr().String() }
 
 // Close stops accepting connections, lets in-flight requests finish within the
-// shutdown timeout, and closes the database.
+// shutdown timeout, and closes the database. Closing twice is harmless.
 func (m *Main) Close() error {
 	var errs []error
 	if m.server != nil {
@@ -104,10 +104,12 @@ func (m *Main) Close() error {
 		if err := <-m.served; !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
 		}
+		m.server = nil
 		m.log.Info("stopped")
 	}
 	if m.db != nil {
 		errs = append(errs, m.db.Close())
+		m.db = nil
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/erasured/erasured/storage/storagetest"
+)
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+// start runs the server in-process as the command line would, and stops it at the end.
+func start(t *testing.T, args []string, vars map[string]string) (*Main, *bytes.Buffer) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	m, err := newMain(append([]string{"--addr", "127.0.0.1:0"}, args...), &stdout, &stderr, env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return m, &stdout
+}
+
+func get(t *testing.T, m *Main, path, token string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+m.Addr()+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&doc)
+	return resp.StatusCode, doc
+}
+
+var tokenRE = regexp.MustCompile(`erd_[0-9a-f]{64}`)
+
+func TestFirstStartMakesAKey(t *testing.T) {
+	t.Parallel()
+	for _, kind := range storagetest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			dbURL := storagetest.URL(t, kind)
+			m, out := start(t, nil, map[string]string{"DATABASE_URL": dbURL})
+			token := tokenRE.FindString(out.String())
+			if token == "" {
+				t.Fatalf("no token printed on first start: %q", out)
+			}
+			if status, _ := get(t, m, "/v2/personal-data/erasure-requests", token); status != http.StatusOK {
+				t.Fatalf("the printed key answers %d", status)
+			}
+			if err := m.Close(); err != nil {
+				t.Fatal(err)
+			}
+			// A second start on the same database makes no new key.
+			_, out2 := start(t, []string{"--database-url", dbURL}, nil)
+			if tokenRE.MatchString(out2.String()) {
+				t.Errorf("second start printed a key: %q", out2)
+			}
+		})
+	}
+}
+
+func TestKeysCreatePrintsOnlyTheToken(t *testing.T) {
+	t.Parallel()
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "k.db")
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"keys", "create", "--name", "crm", "--email", "crm@example.com",
+		"--store", "eu", "--scopes", "erasure_requests:read, erasure_requests:write", "--database-url", dbURL}, &stdout, &stderr, env(nil))
+	if err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	token := strings.TrimSuffix(stdout.String(), "\n")
+	if !tokenRE.MatchString(token) || tokenRE.FindString(token) != token {
+		t.Fatalf("stdout is %q, want only a token", stdout.String())
+	}
+	m, _ := start(t, []string{"--database-url", dbURL}, nil)
+	if status, _ := get(t, m, "/v2/personal-data/erasure-requests", token); status != http.StatusOK {
+		t.Errorf("the new key answers %d", status)
+	}
+	for _, bad := range [][]string{
+		{"keys", "create", "--name", "x", "--email", "e", "--store", "s", "--scopes", "root", "--database-url", dbURL},
+		{"keys", "create", "--email", "e", "--store", "s", "--scopes", "requests:read", "--database-url", dbURL},
+		{"keys", "list"},
+		{"--page-length", "0"},
+		{"--addr"},
+		{"stray"},
+	} {
+		stdout.Reset()
+		if err := run(context.Background(), bad, &stdout, &stderr, env(nil)); err == nil || stdout.Len() > 0 {
+			t.Errorf("%v: err %v, stdout %q", bad, err, stdout.String())
+		}
+	}
+}
+
+func TestEnvironmentAndFlags(t *testing.T) {
+	t.Parallel()
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "e.db")
+	m, out := start(t, []string{"--page-length", "3"}, map[string]string{"DATABASE_URL": dbURL, "ERASURED_PAGE_LENGTH": "7",
+		"ERASURED_PUBLIC_URL": "https://erasure.example.com/"})
+	token := tokenRE.FindString(out.String())
+	status, doc := get(t, m, "/v2/personal-data/erasure-requests", token)
+	if status != http.StatusOK {
+		t.Fatal(status)
+	}
+	meta := doc["meta"].(map[string]any)["page"].(map[string]any)
+	if meta["limit"].(float64) != 3 {
+		t.Errorf("the flag did not win over the environment: limit %v", meta["limit"])
+	}
+	if self := doc["links"].(map[string]any)["self"].(string); !strings.HasPrefix(self, "https://erasure.example.com/v2/") {
+		t.Errorf("links do not use the public URL: %s", self)
+	}
+	if _, err := newMain(nil, &bytes.Buffer{}, &bytes.Buffer{}, env(map[string]string{"ERASURED_ERASURE_DUE": "soon"})); err == nil {
+		t.Error("a bad ERASURED_ERASURE_DUE was accepted")
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	t.Parallel()
+	var stderr bytes.Buffer
+	dbURL := storagetest.URL(t, "postgres")
+	for range 2 {
+		if err := run(context.Background(), []string{"migrate", "--database-url", dbURL}, &bytes.Buffer{}, &stderr, env(nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := run(context.Background(), []string{"migrate", "--database-url", "mysql://x"}, &bytes.Buffer{}, &stderr, env(nil)); err == nil {
+		t.Error("an unknown database URL was accepted")
+	}
+}
