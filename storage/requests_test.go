@@ -33,6 +33,26 @@ func newRequest(t *testing.T, db *storage.DB, store string, in erasured.RequestI
 	return r
 }
 
+// holdRow makes a transaction of raw's lock request requestID's row (and, on SQLite, the
+// whole database) until the returned function is called, which it does after a pause:
+// calls started meanwhile all arrive before any of them can write, as in a real race.
+func holdRow(t *testing.T, raw *sqlx.DB, requestID string) (release func()) {
+	t.Helper()
+	tx, err := raw.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(tx.Rebind(`UPDATE requests SET version = version WHERE request_id = ?`), requestID); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		time.Sleep(200 * time.Millisecond)
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func wantCode(t *testing.T, what string, err error, code string) {
 	t.Helper()
 	if got := erasured.ErrorCode(err); got != code || err == nil {
@@ -286,15 +306,7 @@ func TestUpdateRequestConcurrentIfMatch(t *testing.T) {
 	storagetest.EachSQL(t, func(t *testing.T, db *storage.DB, raw *sqlx.DB) {
 		ctx := context.Background()
 		newRequest(t, db, "s1", erasured.RequestInput{RequestID: "r1", RequestedBy: "alice"}, erasured.Now())
-		// Another transaction holds the row while the patches start, so that they all
-		// arrive before any of them has written.
-		hold, err := raw.Beginx()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := hold.Exec(hold.Rebind(`UPDATE requests SET version = version WHERE request_id = ?`), "r1"); err != nil {
-			t.Fatal(err)
-		}
+		hold := holdRow(t, raw, "r1")
 		const n = 10
 		errs := make([]error, n)
 		var wg sync.WaitGroup
@@ -305,10 +317,7 @@ func TestUpdateRequestConcurrentIfMatch(t *testing.T) {
 				})
 			})
 		}
-		time.Sleep(200 * time.Millisecond)
-		if err := hold.Commit(); err != nil {
-			t.Fatal(err)
-		}
+		hold()
 		wg.Wait()
 		ok := 0
 		for _, err := range errs {
