@@ -88,12 +88,17 @@ CREATE TABLE requests (
     dataset_name        text,
     dataset_item_id     text,
     erased_at           timestamptz, -- when an erasure request removed its personal attributes
+    version             bigint NOT NULL DEFAULT 1, -- the ETag
     PRIMARY KEY (store_id, request_id)
 );
 CREATE INDEX requests_requested_at ON requests (store_id, requested_at, request_id);
 CREATE INDEX requests_created ON requests (store_id, created_at, request_id);
 CREATE INDEX requests_requested_by ON requests (store_id, requested_by, request_id);
 CREATE INDEX requests_status ON requests (store_id, status, requested_at, request_id);
+-- The other filterable attributes, so that a filtered list reads only its matches.
+CREATE INDEX requests_community_server ON requests (store_id, community_server_id, request_id);
+CREATE INDEX requests_dataset ON requests (store_id, dataset_name, request_id);
+CREATE INDEX requests_note ON requests (store_id, note_id, request_id);
 
 -- Deletions of requests. A deleted request's row is gone; its deletion row, which holds
 -- no personal data, is what remains and what answers 410.

@@ -79,12 +79,16 @@ CREATE TABLE requests (
     dataset_name        TEXT,
     dataset_item_id     TEXT,
     erased_at           TEXT,
+    version             INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (store_id, request_id)
 );
 CREATE INDEX requests_requested_at ON requests (store_id, requested_at, request_id);
 CREATE INDEX requests_created ON requests (store_id, created_at, request_id);
 CREATE INDEX requests_requested_by ON requests (store_id, requested_by, request_id);
 CREATE INDEX requests_status ON requests (store_id, status, requested_at, request_id);
+CREATE INDEX requests_community_server ON requests (store_id, community_server_id, request_id);
+CREATE INDEX requests_dataset ON requests (store_id, dataset_name, request_id);
+CREATE INDEX requests_note ON requests (store_id, note_id, request_id);
 
 CREATE TABLE deletions (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,

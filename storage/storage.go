@@ -161,8 +161,9 @@ func (db *DB) selectRows(ctx context.Context, q sqlx.QueryerContext, dest any, b
 	return db.wrap(sqlx.SelectContext(ctx, q, dest, query, args...))
 }
 
-// getRow runs a SELECT builder that yields one row into dest; no row is sql.ErrNoRows.
-func (db *DB) getRow(ctx context.Context, q sqlx.QueryerContext, dest any, b sq.SelectBuilder) error {
+// getRow runs a query that yields one row into dest, a SELECT or a statement with
+// RETURNING; no row is sql.ErrNoRows.
+func (db *DB) getRow(ctx context.Context, q sqlx.QueryerContext, dest any, b sq.Sqlizer) error {
 	query, args, err := b.ToSql()
 	if err != nil {
 		return fmt.Errorf("build query: %w", err)

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,11 +90,34 @@ func postgresSchema(tb testing.TB) string {
 // Open returns a migrated DB of the given kind on a new database, closed when the test ends.
 func Open(tb testing.TB, kind string) *storage.DB {
 	tb.Helper()
+	return openURL(tb, URL(tb, kind))
+}
+
+func openURL(tb testing.TB, u string) *storage.DB {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	db, err := storage.Open(ctx, URL(tb, kind))
+	db, err := storage.Open(ctx, u)
 	if err != nil {
-		tb.Fatalf("storagetest: open %s: %v", kind, err)
+		tb.Fatalf("storagetest: open %s: %v", u, err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// SQL returns a plain connection to the database at u, a URL from URL, closed when the
+// test ends: for tests that look at rows directly, or install what the storage API never
+// would, such as a trigger that makes a statement fail. Write its queries with ? and
+// pass them through Rebind.
+func SQL(tb testing.TB, u string) *sqlx.DB {
+	tb.Helper()
+	driver, dsn := "postgres", u
+	if path, ok := strings.CutPrefix(u, "sqlite:"); ok {
+		driver, dsn = "sqlite", "file:"+path+"?_pragma=busy_timeout(10000)"
+	}
+	db, err := sqlx.Open(driver, dsn)
+	if err != nil {
+		tb.Fatalf("storagetest: open %s: %v", u, err)
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db
@@ -106,6 +130,18 @@ func Each(t *testing.T, fn func(t *testing.T, db *storage.DB)) {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
 			fn(t, Open(t, kind))
+		})
+	}
+}
+
+// EachSQL is Each that also hands fn a plain connection (see SQL) to db's database.
+func EachSQL(t *testing.T, fn func(t *testing.T, db *storage.DB, raw *sqlx.DB)) {
+	t.Helper()
+	for _, kind := range Kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			u := URL(t, kind)
+			fn(t, openURL(t, u), SQL(t, u))
 		})
 	}
 }

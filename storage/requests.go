@@ -1,0 +1,246 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	sq "github.com/Masterminds/squirrel"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/erasured/erasured"
+)
+
+var requestColumns = []string{
+	"store_id", "request_id", "requested_by", "status", "note_id", "community_server_id",
+	"requested_at", "created_at", "updated_at", "content", "platform_message_id",
+	"platform_channel_id", "metadata", "similarity_score", "dataset_name", "dataset_item_id",
+	"erased_at", "version",
+}
+
+type requestRow struct {
+	StoreID           string          `db:"store_id"`
+	RequestID         string          `db:"request_id"`
+	RequestedBy       sql.NullString  `db:"requested_by"`
+	Status            string          `db:"status"`
+	NoteID            sql.NullString  `db:"note_id"`
+	CommunityServerID sql.NullString  `db:"community_server_id"`
+	RequestedAt       timeColumn      `db:"requested_at"`
+	CreatedAt         timeColumn      `db:"created_at"`
+	UpdatedAt         timeColumn      `db:"updated_at"`
+	Content           sql.NullString  `db:"content"`
+	PlatformMessageID sql.NullString  `db:"platform_message_id"`
+	PlatformChannelID sql.NullString  `db:"platform_channel_id"`
+	Metadata          []byte          `db:"metadata"` // decoded by hand, to keep numbers exact
+	SimilarityScore   sql.NullFloat64 `db:"similarity_score"`
+	DatasetName       sql.NullString  `db:"dataset_name"`
+	DatasetItemID     sql.NullString  `db:"dataset_item_id"`
+	ErasedAt          nullTimeColumn  `db:"erased_at"`
+	Version           int64           `db:"version"`
+}
+
+type requestListRow struct {
+	requestRow
+	Total int `db:"total"`
+}
+
+func (r *requestRow) request() (*erasured.Request, error) {
+	out := &erasured.Request{
+		RequestID:         r.RequestID,
+		StoreID:           r.StoreID,
+		RequestedBy:       nullString(r.RequestedBy),
+		Status:            erasured.RequestStatus(r.Status),
+		NoteID:            nullString(r.NoteID),
+		CommunityServerID: nullString(r.CommunityServerID),
+		RequestedAt:       r.RequestedAt.Time,
+		CreatedAt:         r.CreatedAt.Time,
+		UpdatedAt:         r.UpdatedAt.Time,
+		Content:           nullString(r.Content),
+		PlatformMessageID: nullString(r.PlatformMessageID),
+		PlatformChannelID: nullString(r.PlatformChannelID),
+		DatasetName:       nullString(r.DatasetName),
+		DatasetItemID:     nullString(r.DatasetItemID),
+		ErasedAt:          r.ErasedAt.Time,
+		Version:           r.Version,
+	}
+	if r.SimilarityScore.Valid {
+		out.SimilarityScore = &r.SimilarityScore.Float64
+	}
+	if r.Metadata != nil {
+		// As erasured.NewRequest reads it: numbers stay json.Number, exactly as written.
+		dec := json.NewDecoder(bytes.NewReader(r.Metadata))
+		dec.UseNumber()
+		if err := dec.Decode(&out.Metadata); err != nil {
+			return nil, fmt.Errorf("request %q: metadata column: %w", r.RequestID, err)
+		}
+	}
+	return out, nil
+}
+
+func nullString(s sql.NullString) *string {
+	if !s.Valid {
+		return nil
+	}
+	return &s.String
+}
+
+// metadataArg is the metadata column's value: JSON text, which PostgreSQL casts to jsonb.
+func metadataArg(m map[string]any) (any, error) {
+	if m == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("metadata: %w", err)
+	}
+	return string(b), nil
+}
+
+// requestTable lists requests by the attributes of erasured.RequestAttributes. The
+// nullable ones sort their NULLs the same way on both stores (see orderBy).
+var requestTable = table{
+	name: "requests",
+	id:   "request_id",
+	columns: map[string]column{
+		"status":              {name: "status"},
+		"requested_by":        {name: "requested_by", nullable: true},
+		"community_server_id": {name: "community_server_id", nullable: true},
+		"dataset_name":        {name: "dataset_name", nullable: true},
+		"note_id":             {name: "note_id", nullable: true},
+		"requested_at":        {name: "requested_at"},
+		"created_at":          {name: "created_at"},
+	},
+	defaultSort: erasured.RequestDefaultSort,
+}
+
+// CreateRequest stores a new request. It returns ECONFLICT when the store already has a
+// request with its request_id; another store's request_id is no obstacle.
+func (db *DB) CreateRequest(ctx context.Context, r *erasured.Request) error {
+	if err := db.insertRequest(ctx, db.db, r); err != nil {
+		return fmt.Errorf("create request %q: %w", r.RequestID, err)
+	}
+	return nil
+}
+
+// insertRequest is CreateRequest within a transaction of the caller's, such as one that
+// also records an Idempotency-Key. On PostgreSQL an ECONFLICT aborts that transaction.
+func (db *DB) insertRequest(ctx context.Context, e sqlx.ExtContext, r *erasured.Request) error {
+	metadata, err := metadataArg(r.Metadata)
+	if err != nil {
+		return err
+	}
+	_, err = db.exec(ctx, e, db.sb.Insert("requests").Columns(requestColumns...).Values(
+		r.StoreID, r.RequestID, r.RequestedBy, string(r.Status), r.NoteID, r.CommunityServerID,
+		db.timeArg(r.RequestedAt), db.timeArg(r.CreatedAt), db.timeArg(r.UpdatedAt), r.Content, r.PlatformMessageID,
+		r.PlatformChannelID, metadata, r.SimilarityScore, r.DatasetName, r.DatasetItemID,
+		db.nullTimeArg(r.ErasedAt), r.Version,
+	))
+	if isUniqueViolation(err) {
+		return erasured.Errorf(erasured.ECONFLICT, "a request with request_id %q already exists", r.RequestID)
+	}
+	return err
+}
+
+// Request returns request requestID of store storeID. It returns EGONE when a deletion
+// removed it, and ENOTFOUND when there is none, including when it belongs to another store.
+func (db *DB) Request(ctx context.Context, storeID, requestID string) (*erasured.Request, error) {
+	r, err := db.request(ctx, db.db, storeID, requestID, false)
+	if err != nil {
+		return nil, fmt.Errorf("request %q: %w", requestID, err)
+	}
+	return r, nil
+}
+
+// request reads one request, as Request does. With lock, on PostgreSQL, it holds the
+// row's lock until the transaction q ends; SQLite needs no lock, since its transactions
+// hold the database's write lock from their start.
+func (db *DB) request(ctx context.Context, q sqlx.QueryerContext, storeID, requestID string, lock bool) (*erasured.Request, error) {
+	b := db.sb.Select(requestColumns...).From("requests").
+		Where(sq.Eq{"store_id": storeID, "request_id": requestID})
+	if lock && db.dialect == postgres {
+		b = b.Suffix("FOR UPDATE")
+	}
+	var row requestRow
+	err := db.getRow(ctx, q, &row, b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, db.missingRequest(ctx, q, storeID, requestID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return row.request()
+}
+
+// missingRequest tells apart a request that never existed from one a deletion removed:
+// the deletion row, which holds nothing personal, is what remains of it.
+func (db *DB) missingRequest(ctx context.Context, q sqlx.QueryerContext, storeID, requestID string) error {
+	var n int
+	err := db.getRow(ctx, q, &n, db.sb.Select("COUNT(*)").From("deletions").
+		Where(sq.Eq{"store_id": storeID, "request_id": requestID, "status": erasured.DeletionSuccess}))
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return erasured.Errorf(erasured.EGONE, "request %q was deleted", requestID)
+	}
+	return erasured.Errorf(erasured.ENOTFOUND, "no request %q", requestID)
+}
+
+// Requests returns one page of the requests of opts.StoreID that match opts.Filter, and
+// how many match in all. Without opts.Sort the newest requested_at comes first.
+func (db *DB) Requests(ctx context.Context, opts erasured.ListOptions) ([]*erasured.Request, int, error) {
+	rows, total, err := selectPage(ctx, db, requestTable,
+		db.sb.Select().From("requests").Where(sq.Eq{"store_id": opts.StoreID}),
+		requestColumns, opts, func(r requestListRow) int { return r.Total })
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]*erasured.Request, len(rows))
+	for i := range rows {
+		if out[i], err = rows[i].request(); err != nil {
+			return nil, 0, err
+		}
+	}
+	return out, total, nil
+}
+
+// UpdateRequest applies p to request requestID of store storeID and returns the request
+// as stored, its Version one higher. The row is locked from the read to the write, so
+// concurrent patches apply one after the other and If-Match sees the latest version.
+//
+// It returns ENOTFOUND or EGONE as Request does, EPRECONDITION when ifMatch is not nil
+// and differs from the stored Version, and EINVALID (naming the attribute) for a patch
+// that erasured.Request.ApplyPatch refuses.
+func (db *DB) UpdateRequest(ctx context.Context, storeID, requestID string, ifMatch *int64, p erasured.RequestPatch) (*erasured.Request, error) {
+	var r *erasured.Request
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		cur, err := db.request(ctx, tx, storeID, requestID, true)
+		if err != nil {
+			return err
+		}
+		if ifMatch != nil && *ifMatch != cur.Version {
+			return erasured.Errorf(erasured.EPRECONDITION, "request %q is at version %d, not %d: read it again", requestID, cur.Version, *ifMatch)
+		}
+		if err := cur.ApplyPatch(p, erasured.Now()); err != nil {
+			return err
+		}
+		cur.Version++
+		if _, err := db.exec(ctx, tx, db.sb.Update("requests").
+			Set("status", string(cur.Status)).
+			Set("note_id", cur.NoteID).
+			Set("updated_at", db.timeArg(cur.UpdatedAt)).
+			Set("version", cur.Version).
+			Where(sq.Eq{"store_id": storeID, "request_id": requestID})); err != nil {
+			return err
+		}
+		r = cur
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update request %q: %w", requestID, err)
+	}
+	return r, nil
+}

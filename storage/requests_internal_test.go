@@ -1,0 +1,53 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/erasured/erasured"
+)
+
+// insertRequest is for callers that store a request together with something else, such
+// as an Idempotency-Key: the request stands or falls with their transaction. (This test
+// lives inside the package, which storagetest imports, so it runs on SQLite only.)
+func TestInsertRequestInCallersTransaction(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "erasured.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, err := erasured.NewRequest("s1", erasured.RequestInput{RequestID: "r1", RequestedBy: "alice"}, erasured.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	errLater := errors.New("a later step of the caller failed")
+	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := db.insertRequest(ctx, tx, r); err != nil {
+			return err
+		}
+		return errLater
+	})
+	if !errors.Is(err, errLater) {
+		t.Fatalf("transaction: %v", err)
+	}
+	if _, err := db.Request(ctx, "s1", "r1"); erasured.ErrorCode(err) != erasured.ENOTFOUND {
+		t.Fatalf("after the caller rolled back: %v, want not found", err)
+	}
+
+	if err := db.inTx(ctx, func(tx *sqlx.Tx) error { return db.insertRequest(ctx, tx, r) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Request(ctx, "s1", "r1"); err != nil {
+		t.Fatalf("after the caller committed: %v", err)
+	}
+	err = db.inTx(ctx, func(tx *sqlx.Tx) error { return db.insertRequest(ctx, tx, r) })
+	if erasured.ErrorCode(err) != erasured.ECONFLICT {
+		t.Fatalf("duplicate in a transaction: %v, want conflict", err)
+	}
+}
