@@ -12,9 +12,6 @@ import (
 	"github.com/erasured/erasured"
 )
 
-// errKeyRace: another transaction recorded the same Idempotency-Key first.
-var errKeyRace = errors.New("idempotency key recorded concurrently")
-
 // Idempotent runs a POST that carries an Idempotency-Key at most once per key and store.
 // requestHash identifies the request (the HTTP layer hashes what makes two POSTs the
 // same: method, path and body); resourceType names the kind of resource it creates.
@@ -26,45 +23,18 @@ var errKeyRace = errors.New("idempotency key recorded concurrently")
 // the same key. Create steps come from storage (ErasureRequestCreator, ...), since only
 // storage writes SQL.
 //
-// Two first uses of one key at once yield one resource: on PostgreSQL the later one
-// meets the unique key, rolls back its resource and replays the first; on SQLite the
-// second transaction waits for the first to commit and replays it.
+// Two first uses of one key at once yield one resource. On SQLite the second transaction
+// waits for the first to commit and replays it. On PostgreSQL both may run create; the
+// later one then fails, on the key or on a unique id of its resource (an Open Notes
+// request_id), rolls back, finds the key recorded, and replays the first.
 //
 // It returns EUNPROCESSABLE when key was used with another request, and create's errors.
 func (db *DB) Idempotent(ctx context.Context, storeID, key, requestHash, resourceType string,
 	create func(ctx context.Context, tx *sqlx.Tx) (resourceID string, err error)) (resourceID string, replayed bool, err error) {
-	// One retry is enough: after a lost race the key is committed, and the second
-	// attempt finds it.
-	for attempt := 1; ; attempt++ {
-		resourceID, replayed, err = db.idempotentOnce(ctx, storeID, key, requestHash, resourceType, create)
-		if errors.Is(err, errKeyRace) && attempt < 2 {
-			continue
-		}
-		if err != nil {
-			return "", false, fmt.Errorf("idempotency key %q: %w", key, err)
-		}
-		return resourceID, replayed, nil
-	}
-}
-
-func (db *DB) idempotentOnce(ctx context.Context, storeID, key, requestHash, resourceType string,
-	create func(ctx context.Context, tx *sqlx.Tx) (string, error)) (resourceID string, replayed bool, err error) {
 	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
-		var seen struct {
-			RequestHash  string `db:"request_hash"`
-			ResourceType string `db:"resource_type"`
-			ResourceID   string `db:"resource_id"`
-		}
-		err := db.getRow(ctx, tx, &seen, db.sb.Select("request_hash", "resource_type", "resource_id").
-			From("idempotency_keys").Where(sq.Eq{"store_id": storeID, "key": key}))
-		switch {
-		case err == nil:
-			if seen.RequestHash != requestHash || seen.ResourceType != resourceType {
-				return erasured.Errorf(erasured.EUNPROCESSABLE, "Idempotency-Key was used with a different request body")
-			}
-			resourceID, replayed = seen.ResourceID, true
-			return nil
-		case !errors.Is(err, sql.ErrNoRows):
+		id, found, err := db.idempotencyKey(ctx, tx, storeID, key, requestHash, resourceType)
+		if err != nil || found {
+			resourceID, replayed = id, found
 			return err
 		}
 		if resourceID, err = create(ctx, tx); err != nil {
@@ -73,13 +43,40 @@ func (db *DB) idempotentOnce(ctx context.Context, storeID, key, requestHash, res
 		_, err = db.exec(ctx, tx, db.sb.Insert("idempotency_keys").
 			Columns("store_id", "key", "request_hash", "resource_type", "resource_id", "created_at").
 			Values(storeID, key, requestHash, resourceType, resourceID, db.timeArg(erasured.Now())))
-		if isUniqueViolation(err) {
-			return errKeyRace
-		}
 		return err
 	})
+	if err != nil && erasured.ErrorCode(err) != erasured.EUNPROCESSABLE {
+		// Whatever failed, a racing first use may have recorded the key meanwhile; then
+		// this request is a replay of it (or a misuse of the key) after all. Otherwise
+		// the failure stands.
+		if id, found, lookupErr := db.idempotencyKey(ctx, db.db, storeID, key, requestHash, resourceType); found || erasured.ErrorCode(lookupErr) == erasured.EUNPROCESSABLE {
+			resourceID, replayed, err = id, found, lookupErr
+		}
+	}
 	if err != nil {
-		return "", false, err
+		return "", false, fmt.Errorf("idempotency key %q: %w", key, err)
 	}
 	return resourceID, replayed, nil
+}
+
+// idempotencyKey looks key up in storeID. It returns the resource recorded under it and
+// found=true when it was used for the same request, and EUNPROCESSABLE when it was used
+// for another.
+func (db *DB) idempotencyKey(ctx context.Context, q sqlx.QueryerContext, storeID, key, requestHash, resourceType string) (resourceID string, found bool, err error) {
+	var seen struct {
+		RequestHash  string `db:"request_hash"`
+		ResourceType string `db:"resource_type"`
+		ResourceID   string `db:"resource_id"`
+	}
+	err = db.getRow(ctx, q, &seen, db.sb.Select("request_hash", "resource_type", "resource_id").
+		From("idempotency_keys").Where(sq.Eq{"store_id": storeID, "key": key}))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", false, nil
+	case err != nil:
+		return "", false, err
+	case seen.RequestHash != requestHash || seen.ResourceType != resourceType:
+		return "", false, erasured.Errorf(erasured.EUNPROCESSABLE, "Idempotency-Key was used with a different request body")
+	}
+	return seen.ResourceID, true, nil
 }

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -70,47 +71,55 @@ func TestIdempotent(t *testing.T) {
 		// First uses that race: one resource, the others replay it. Each create waits
 		// until every racer has got that far, so on PostgreSQL all of them look the key
 		// up before any records it; SQLite lets one transaction in at a time, so there the
-		// first waits out the deadline alone and the others replay.
-		const n = 10
-		var (
-			wg      sync.WaitGroup
-			mu      sync.Mutex
-			start   = make(chan struct{})
-			ids     = map[string]int{}
-			fresh   int
-			creates atomic.Int32
-		)
-		for range n {
-			wg.Go(func() {
-				<-start
-				r, err := erasured.NewErasureRequest(mustKey(t, "s3"), "account", "acc-1", nil, erasured.Now(), time.Hour)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				id, replayed, err := db.Idempotent(ctx, "s3", "race", "h", "erasure_request", func(ctx context.Context, tx *sqlx.Tx) (string, error) {
-					creates.Add(1)
-					for deadline := time.Now().Add(time.Second); creates.Load() < n && time.Now().Before(deadline); {
-						time.Sleep(5 * time.Millisecond)
+		// first waits out the deadline alone and the others replay. The losers fail on
+		// the key, or earlier, on the resource's own id when the client chose it.
+		for _, sameID := range []bool{false, true} {
+			store := fmt.Sprintf("race-same-id-%v", sameID)
+			id := erasured.NewID()
+			const n = 10
+			var (
+				wg      sync.WaitGroup
+				mu      sync.Mutex
+				start   = make(chan struct{})
+				ids     = map[string]int{}
+				fresh   int
+				creates atomic.Int32
+			)
+			for range n {
+				wg.Go(func() {
+					<-start
+					r, err := erasured.NewErasureRequest(mustKey(t, store), "account", "acc-1", nil, erasured.Now(), time.Hour)
+					if err != nil {
+						t.Error(err)
+						return
 					}
-					return db.ErasureRequestCreator(r)(ctx, tx)
+					if sameID {
+						r.ID = id
+					}
+					got, replayed, err := db.Idempotent(ctx, store, "race", "h", "erasure_request", func(ctx context.Context, tx *sqlx.Tx) (string, error) {
+						creates.Add(1)
+						for deadline := time.Now().Add(time.Second); creates.Load() < n && time.Now().Before(deadline); {
+							time.Sleep(5 * time.Millisecond)
+						}
+						return db.ErasureRequestCreator(r)(ctx, tx)
+					})
+					mu.Lock()
+					defer mu.Unlock()
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					ids[got]++
+					if !replayed {
+						fresh++
+					}
 				})
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				ids[id]++
-				if !replayed {
-					fresh++
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
-		if len(ids) != 1 || fresh != 1 || stored("s3") != 1 {
-			t.Errorf("racing first uses (%d creates ran): ids %v, %d created, %d stored; want one", creates.Load(), ids, fresh, stored("s3"))
+			}
+			close(start)
+			wg.Wait()
+			if len(ids) != 1 || fresh != 1 || stored(store) != 1 {
+				t.Errorf("racing first uses, same id %v (%d creates ran): ids %v, %d created, %d stored; want one", sameID, creates.Load(), ids, fresh, stored(store))
+			}
 		}
 	})
 }
