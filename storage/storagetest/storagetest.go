@@ -1,6 +1,8 @@
 // Package storagetest hands each test a fresh, migrated database of either kind: a file
 // in the test's temporary directory for SQLite, a schema of its own for PostgreSQL. Tests
-// can run in parallel and leave nothing behind.
+// can run in parallel and leave nothing behind. For tests that must look behind storage
+// (rows of tables storage has no methods for yet, what a column really holds) it opens
+// plain connections to the same database.
 //
 // PostgreSQL tests never skip: when the server at ERASURED_TEST_POSTGRES (default
 // postgres://postgres@127.0.0.1:5432/test?sslmode=disable) cannot be reached they fail,
