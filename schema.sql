@@ -30,8 +30,10 @@ CREATE TABLE erasure_requests (
     completed_at     timestamptz,
     due_at           timestamptz NOT NULL,
     version          bigint NOT NULL DEFAULT 1,
-    -- Background erasure: the lease of the process working on it, if any.
-    claimed_until    timestamptz
+    -- Background erasure: the lease of the process working on it, if any, and when it
+    -- erased the requests this server holds (NULL: still to do, whatever the status).
+    claimed_until    timestamptz,
+    requests_erased_at timestamptz
 );
 -- Every list is scoped to one store; each index leads with store_id and ends with id,
 -- the tie-breaker of every sort.
@@ -42,8 +44,9 @@ CREATE INDEX erasure_requests_due ON erasure_requests (store_id, due_at, id);
 CREATE INDEX erasure_requests_status ON erasure_requests (store_id, status, created_at, id);
 CREATE INDEX erasure_requests_resource ON erasure_requests (store_id, resource_type, resource_id, id);
 CREATE INDEX erasure_requests_resource_id ON erasure_requests (store_id, resource_id, id);
--- The workers' queue: only unfinished requests.
-CREATE INDEX erasure_requests_open ON erasure_requests (created_at, id) WHERE status <> 'completed';
+-- The workers' queue: requests whose in-store erasure is still to do. A request that only
+-- waits for other services to report is not in it, so no worker claims it again and again.
+CREATE INDEX erasure_requests_open ON erasure_requests (created_at, id) WHERE requests_erased_at IS NULL;
 
 -- The audit trail of erasure requests. Rows are only ever inserted.
 CREATE TABLE erasure_events (
@@ -57,6 +60,16 @@ CREATE TABLE erasure_events (
     report             jsonb NOT NULL DEFAULT '{}' -- what was reported
 );
 CREATE INDEX erasure_events_request ON erasure_events (erasure_request_id, id);
+-- The trail is evidence: the database itself refuses to edit or delete it.
+CREATE FUNCTION erasure_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'erasure_events is append-only: % is not allowed', TG_OP;
+END
+$$;
+CREATE TRIGGER erasure_events_append_only BEFORE UPDATE OR DELETE ON erasure_events
+    FOR EACH ROW EXECUTE FUNCTION erasure_events_append_only();
+CREATE TRIGGER erasure_events_no_truncate BEFORE TRUNCATE ON erasure_events
+    FOR EACH STATEMENT EXECUTE FUNCTION erasure_events_append_only();
 
 -- Replays of POSTs that carried an Idempotency-Key.
 CREATE TABLE idempotency_keys (

@@ -28,7 +28,8 @@ CREATE TABLE erasure_requests (
     completed_at     TEXT,
     due_at           TEXT NOT NULL,
     version          INTEGER NOT NULL DEFAULT 1,
-    claimed_until    TEXT
+    claimed_until    TEXT,
+    requests_erased_at TEXT
 );
 CREATE INDEX erasure_requests_created ON erasure_requests (store_id, created_at, id);
 CREATE INDEX erasure_requests_updated ON erasure_requests (store_id, updated_at, id);
@@ -37,7 +38,7 @@ CREATE INDEX erasure_requests_due ON erasure_requests (store_id, due_at, id);
 CREATE INDEX erasure_requests_status ON erasure_requests (store_id, status, created_at, id);
 CREATE INDEX erasure_requests_resource ON erasure_requests (store_id, resource_type, resource_id, id);
 CREATE INDEX erasure_requests_resource_id ON erasure_requests (store_id, resource_id, id);
-CREATE INDEX erasure_requests_open ON erasure_requests (created_at, id) WHERE status <> 'completed';
+CREATE INDEX erasure_requests_open ON erasure_requests (created_at, id) WHERE requests_erased_at IS NULL;
 
 CREATE TABLE erasure_events (
     id                 INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -50,6 +51,14 @@ CREATE TABLE erasure_events (
     report             TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX erasure_events_request ON erasure_events (erasure_request_id, id);
+CREATE TRIGGER erasure_events_no_update BEFORE UPDATE ON erasure_events
+BEGIN
+    SELECT RAISE(ABORT, 'erasure_events is append-only: UPDATE is not allowed');
+END;
+CREATE TRIGGER erasure_events_no_delete BEFORE DELETE ON erasure_events
+BEGIN
+    SELECT RAISE(ABORT, 'erasure_events is append-only: DELETE is not allowed');
+END;
 
 CREATE TABLE idempotency_keys (
     store_id      TEXT NOT NULL,

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"time"
 
 	sq "github.com/Masterminds/squirrel"
 	"github.com/google/uuid"
@@ -111,13 +113,32 @@ var erasureTable = table{
 	defaultSort: []erasured.Sort{{Attribute: "created_at"}},
 }
 
-// CreateErasureRequest stores a new erasure request.
+// CreateErasureRequest stores a new erasure request and the event of its creation, in
+// one transaction.
 func (db *DB) CreateErasureRequest(ctx context.Context, r *erasured.ErasureRequest) error {
-	_, err := db.exec(ctx, db.db, db.insertErasure(r))
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error { return db.createErasure(ctx, tx, r) })
 	if err != nil {
 		return fmt.Errorf("create erasure request: %w", err)
 	}
 	return nil
+}
+
+// ErasureRequestCreator returns the create step that Idempotent runs for a POST of r:
+// it stores r and its creation event in Idempotent's transaction, and names r.ID.
+func (db *DB) ErasureRequestCreator(r *erasured.ErasureRequest) func(context.Context, *sqlx.Tx) (string, error) {
+	return func(ctx context.Context, tx *sqlx.Tx) (string, error) {
+		if err := db.createErasure(ctx, tx, r); err != nil {
+			return "", fmt.Errorf("create erasure request: %w", err)
+		}
+		return r.ID, nil
+	}
+}
+
+func (db *DB) createErasure(ctx context.Context, tx sqlx.ExtContext, r *erasured.ErasureRequest) error {
+	if _, err := db.exec(ctx, tx, db.insertErasure(r)); err != nil {
+		return err
+	}
+	return db.insertEvents(ctx, tx, r.CreationEvent())
 }
 
 func (db *DB) insertErasure(r *erasured.ErasureRequest) sq.InsertBuilder {
@@ -126,6 +147,17 @@ func (db *DB) insertErasure(r *erasured.ErasureRequest) sq.InsertBuilder {
 		jsonArg(r.ServicesErased), jsonArg(r.PartialFailures), jsonArg(r.Initiator),
 		db.timeArg(r.CreatedAt), db.timeArg(r.UpdatedAt), db.nullTimeArg(r.CompletedAt), db.timeArg(r.DueAt), r.Version,
 	)
+}
+
+// canonicalID returns id in the form erasure request ids are stored in (a lower-case
+// uuid with hyphens), so that both stores find a request by any spelling of its uuid.
+// An id that is no uuid names no request; PostgreSQL would even refuse to compare it.
+func canonicalID(id string) (string, bool) {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return id, false
+	}
+	return u.String(), true
 }
 
 // ErasureRequest returns the erasure request id of store storeID. It returns ENOTFOUND
@@ -139,7 +171,8 @@ func (db *DB) ErasureRequest(ctx context.Context, storeID, id string) (*erasured
 }
 
 func (db *DB) erasureRequest(ctx context.Context, q sqlx.QueryerContext, storeID, id string) (*erasured.ErasureRequest, error) {
-	if uuid.Validate(id) != nil {
+	id, ok := canonicalID(id)
+	if !ok {
 		return nil, erasured.Errorf(erasured.ENOTFOUND, "no erasure request %q", id)
 	}
 	var row erasureRow
@@ -152,6 +185,91 @@ func (db *DB) erasureRequest(ctx context.Context, q sqlx.QueryerContext, storeID
 		return nil, err
 	}
 	return row.erasureRequest(), nil
+}
+
+// UpdateErasureRequest merges rep, reported by actor (the API key's name), into the erasure
+// request id of store storeID and appends its event. When the request then waits for
+// nobody (this server's own erasure done and every service of WithErasureServices
+// answered) it completes, and a second event, by erasured.ServerActor, says so.
+//
+// It all happens in one transaction on the locked row, so reports that arrive together
+// are applied one after the other and none is lost. It returns ENOTFOUND when the store
+// has no such request, EPRECONDITION when ifMatch is given and is not the version, and
+// the EINVALID or ECONFLICT of erasured.ErasureRequest.Apply.
+func (db *DB) UpdateErasureRequest(ctx context.Context, storeID, id, actor string, ifMatch *int64, rep erasured.Report) (*erasured.ErasureRequest, error) {
+	var r *erasured.ErasureRequest
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		r, _, err = db.lockErasure(ctx, tx, storeID, id)
+		if err != nil {
+			return err
+		}
+		if ifMatch != nil && *ifMatch != r.Version {
+			return erasured.Errorf(erasured.EPRECONDITION, "erasure request %s is at version %d, not %d", id, r.Version, *ifMatch)
+		}
+		now := erasured.Now()
+		ev, err := r.Apply(rep, now)
+		if err != nil {
+			return err
+		}
+		ev.Actor = actor
+		events := []*erasured.Event{ev}
+		if done := r.Settle(db.erasureServices, now); done != nil {
+			events = append(events, done)
+		}
+		if err := db.saveErasure(ctx, tx, r, nil); err != nil {
+			return err
+		}
+		return db.insertEvents(ctx, tx, events...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update erasure request %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// lockErasure reads erasure request id of storeID for a change, and when its in-store
+// erasure was done. PostgreSQL locks the row until the transaction ends; a SQLite
+// transaction holds the database's write lock from its start (see openSQLite), which
+// serialises the same way.
+func (db *DB) lockErasure(ctx context.Context, tx sqlx.QueryerContext, storeID, id string) (*erasured.ErasureRequest, *time.Time, error) {
+	id, ok := canonicalID(id)
+	if !ok {
+		return nil, nil, erasured.Errorf(erasured.ENOTFOUND, "no erasure request %q", id)
+	}
+	q := db.sb.Select(erasureColumns...).Column("requests_erased_at").From("erasure_requests").
+		Where(sq.Eq{"store_id": storeID, "id": id})
+	if db.dialect == postgres {
+		q = q.Suffix("FOR UPDATE")
+	}
+	var row struct {
+		erasureRow
+		RequestsErasedAt nullTimeColumn `db:"requests_erased_at"`
+	}
+	err := db.getRow(ctx, tx, &row, q)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, erasured.Errorf(erasured.ENOTFOUND, "no erasure request %q", id)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return row.erasureRequest(), row.RequestsErasedAt.Time, nil
+}
+
+// saveErasure writes back what the workflow changes of r, and the extra columns given.
+func (db *DB) saveErasure(ctx context.Context, tx sqlx.ExecerContext, r *erasured.ErasureRequest, extra map[string]any) error {
+	set := map[string]any{
+		"status":           string(r.Status),
+		"services_erased":  jsonArg(r.ServicesErased),
+		"partial_failures": jsonArg(r.PartialFailures),
+		"completed_at":     db.nullTimeArg(r.CompletedAt),
+		"updated_at":       db.timeArg(r.UpdatedAt),
+		"version":          r.Version,
+	}
+	maps.Copy(set, extra)
+	_, err := db.exec(ctx, tx, db.sb.Update("erasure_requests").SetMap(set).
+		Where(sq.Eq{"store_id": r.StoreID, "id": r.ID}))
+	return err
 }
 
 // ErasureRequests returns one page of the erasure requests of opts.StoreID that match

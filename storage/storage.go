@@ -16,6 +16,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +35,23 @@ type DB struct {
 	db      *sqlx.DB
 	dialect dialect
 	sb      sq.StatementBuilderType
+	// erasureServices are the services besides this server that every erasure request
+	// waits for before it completes (--erasure-services).
+	erasureServices []string
+}
+
+// Option configures a DB as Open makes it.
+type Option func(*DB)
+
+// WithErasureServices names the other services that must each report success or failure
+// before an erasure request completes by itself (--erasure-services). Without it a
+// request completes as soon as this server has erased what it holds.
+//
+// It is a setting of the DB rather than an argument of each call because the handlers
+// (UpdateErasureRequest) and the workers (EraseHeldData) must agree on it: one value,
+// given once where the process is wired, serves both.
+func WithErasureServices(services []string) Option {
+	return func(db *DB) { db.erasureServices = slices.Clone(services) }
 }
 
 type dialect int
@@ -48,8 +66,8 @@ const sqliteTime = "2006-01-02T15:04:05.000000Z"
 
 // Open connects to databaseURL, "postgres://..." (or "postgresql://...") or "sqlite:PATH",
 // and brings the schema up to date. It returns EUNAVAILABLE when the database cannot be
-// reached and EINVALID for a URL it does not understand.
-func Open(ctx context.Context, databaseURL string) (*DB, error) {
+// reached and EINVALID for a URL it does not understand or an option it cannot honour.
+func Open(ctx context.Context, databaseURL string, opts ...Option) (*DB, error) {
 	var (
 		db  *DB
 		err error
@@ -63,6 +81,13 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 		return nil, erasured.Errorf(erasured.EINVALID, "database URL must start with postgres:// or sqlite:")
 	}
 	if err != nil {
+		return nil, err
+	}
+	for _, opt := range opts {
+		opt(db)
+	}
+	if err := erasured.ValidateServices(db.erasureServices); err != nil {
+		db.Close()
 		return nil, err
 	}
 	if err := db.migrate(ctx); err != nil {
@@ -161,8 +186,8 @@ func (db *DB) selectRows(ctx context.Context, q sqlx.QueryerContext, dest any, b
 	return db.wrap(sqlx.SelectContext(ctx, q, dest, query, args...))
 }
 
-// getRow runs a query that yields one row into dest, a SELECT or a statement with
-// RETURNING; no row is sql.ErrNoRows.
+// getRow runs a statement that yields one row (a SELECT, or a write with RETURNING) into
+// dest; no row is sql.ErrNoRows.
 func (db *DB) getRow(ctx context.Context, q sqlx.QueryerContext, dest any, b sq.Sqlizer) error {
 	query, args, err := b.ToSql()
 	if err != nil {

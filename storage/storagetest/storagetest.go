@@ -1,6 +1,8 @@
 // Package storagetest hands each test a fresh, migrated database of either kind: a file
 // in the test's temporary directory for SQLite, a schema of its own for PostgreSQL. Tests
-// can run in parallel and leave nothing behind.
+// can run in parallel and leave nothing behind. For tests that must look behind storage
+// (rows of tables storage has no methods for yet, what a column really holds) it opens
+// plain connections to the same database.
 //
 // PostgreSQL tests never skip: when the server at ERASURED_TEST_POSTGRES (default
 // postgres://postgres@127.0.0.1:5432/test?sslmode=disable) cannot be reached they fail,
@@ -10,7 +12,9 @@ package storagetest
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -90,34 +94,37 @@ func postgresSchema(tb testing.TB) string {
 // Open returns a migrated DB of the given kind on a new database, closed when the test ends.
 func Open(tb testing.TB, kind string) *storage.DB {
 	tb.Helper()
-	return openURL(tb, URL(tb, kind))
+	return OpenURL(tb, URL(tb, kind))
 }
 
-func openURL(tb testing.TB, u string) *storage.DB {
+// OpenURL opens the database at databaseURL (from URL) with opts, migrated, and closes
+// it when the test ends. Call it twice for two pools on one database, as two server
+// processes have.
+func OpenURL(tb testing.TB, databaseURL string, opts ...storage.Option) *storage.DB {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	db, err := storage.Open(ctx, u)
+	db, err := storage.Open(ctx, databaseURL, opts...)
 	if err != nil {
-		tb.Fatalf("storagetest: open %s: %v", u, err)
+		tb.Fatalf("storagetest: open %s: %v", databaseURL, err)
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db
 }
 
-// SQL returns a plain connection to the database at u, a URL from URL, closed when the
-// test ends: for tests that look at rows directly, or install what the storage API never
-// would, such as a trigger that makes a statement fail. Write its queries with ? and
-// pass them through Rebind.
-func SQL(tb testing.TB, u string) *sqlx.DB {
+// SQL opens a plain connection to the database at databaseURL (from URL), for tests
+// that must write rows storage has no method for yet, or look at the tables themselves
+// to see what storage really stored. Write queries with "?" and pass them through
+// Rebind. It is closed when the test ends.
+func SQL(tb testing.TB, databaseURL string) *sqlx.DB {
 	tb.Helper()
-	driver, dsn := "postgres", u
-	if path, ok := strings.CutPrefix(u, "sqlite:"); ok {
-		driver, dsn = "sqlite", "file:"+path+"?_pragma=busy_timeout(10000)"
+	driver, dsn := "postgres", databaseURL
+	if path, ok := strings.CutPrefix(databaseURL, "sqlite:"); ok {
+		driver, dsn = "sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 	}
 	db, err := sqlx.Open(driver, dsn)
 	if err != nil {
-		tb.Fatalf("storagetest: open %s: %v", u, err)
+		tb.Fatalf("storagetest: %v", err)
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db
@@ -126,10 +133,17 @@ func SQL(tb testing.TB, u string) *sqlx.DB {
 // Each runs fn once per store kind, as parallel subtests named for the kind.
 func Each(t *testing.T, fn func(t *testing.T, db *storage.DB)) {
 	t.Helper()
+	EachURL(t, func(t *testing.T, databaseURL string) { fn(t, OpenURL(t, databaseURL)) })
+}
+
+// EachURL is Each for tests that open the database themselves: with options, with
+// several pools, or with SQL beside storage. fn gets the URL of a new, empty database.
+func EachURL(t *testing.T, fn func(t *testing.T, databaseURL string)) {
+	t.Helper()
 	for _, kind := range Kinds {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			fn(t, Open(t, kind))
+			fn(t, URL(t, kind))
 		})
 	}
 }
@@ -141,7 +155,65 @@ func EachSQL(t *testing.T, fn func(t *testing.T, db *storage.DB, raw *sqlx.DB)) 
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
 			u := URL(t, kind)
-			fn(t, openURL(t, u), SQL(t, u))
+			fn(t, OpenURL(t, u), SQL(t, u))
 		})
 	}
+}
+
+// InsertRequest writes an Open Notes request of store storeID straight into the requests
+// table, every personal attribute filled in, for the tests of the erasure that must
+// find them. raw comes from SQL.
+func InsertRequest(tb testing.TB, raw *sqlx.DB, storeID, requestID, requestedBy string) {
+	tb.Helper()
+	// Text timestamps suit both stores: PostgreSQL parses them, SQLite keeps them.
+	const at = "2026-01-01T00:00:00.000000Z"
+	metadata, err := json.Marshal(map[string]string{"author": requestedBy})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_, err = raw.Exec(raw.Rebind(`INSERT INTO requests (store_id, request_id, requested_by, status,
+		requested_at, created_at, updated_at, content, platform_message_id, platform_channel_id, metadata)
+		VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?)`),
+		storeID, requestID, requestedBy, at, at, at,
+		"note by "+requestedBy, "msg-"+requestID, "chan-"+requestID, string(metadata))
+	if err != nil {
+		tb.Fatalf("storagetest: insert request %s: %v", requestID, err)
+	}
+}
+
+// RequestRow is what the requests table holds of one request's personal attributes.
+type RequestRow struct {
+	RequestedBy       sql.NullString `db:"requested_by"`
+	Content           sql.NullString `db:"content"`
+	PlatformMessageID sql.NullString `db:"platform_message_id"`
+	PlatformChannelID sql.NullString `db:"platform_channel_id"`
+	Metadata          sql.NullString `db:"metadata"`
+	ErasedAt          sql.NullString `db:"erased_at"`
+}
+
+// Erased reports whether every personal attribute is gone and the erasure is dated.
+func (r RequestRow) Erased() bool {
+	return !r.RequestedBy.Valid && !r.Content.Valid && !r.PlatformMessageID.Valid &&
+		!r.PlatformChannelID.Valid && !r.Metadata.Valid && r.ErasedAt.Valid
+}
+
+// Untouched reports whether the row is as InsertRequest wrote it for requestID and
+// requestedBy.
+func (r RequestRow) Untouched(requestID, requestedBy string) bool {
+	return r.RequestedBy.String == requestedBy && r.Content.String == "note by "+requestedBy &&
+		r.PlatformMessageID.String == "msg-"+requestID && r.PlatformChannelID.String == "chan-"+requestID &&
+		r.Metadata.Valid && !r.ErasedAt.Valid
+}
+
+// Request reads the personal attributes of request requestID of store storeID from the
+// table itself.
+func Request(tb testing.TB, raw *sqlx.DB, storeID, requestID string) RequestRow {
+	tb.Helper()
+	var row RequestRow
+	err := raw.Get(&row, raw.Rebind(`SELECT requested_by, content, platform_message_id, platform_channel_id,
+		metadata, erased_at FROM requests WHERE store_id = ? AND request_id = ?`), storeID, requestID)
+	if err != nil {
+		tb.Fatalf("storagetest: read request %s: %v", requestID, err)
+	}
+	return row
 }

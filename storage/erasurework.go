@@ -1,0 +1,106 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/erasured/erasured"
+)
+
+// ClaimErasure leases to the caller, until now+lease, the oldest erasure request whose
+// in-store erasure (EraseHeldData) is still to do and that nobody holds a live lease on.
+// It returns nil and no error when there is none.
+//
+// The claim is one statement, so two workers never claim the same request at once; on
+// PostgreSQL SKIP LOCKED lets them pass each other instead of queueing on one row. A
+// worker that dies keeps its claim only until the lease runs out; then the request is
+// claimed again.
+//
+// What makes a request claimable is its in-store erasure being undone, not its status:
+// a request that waits only for other services to report is never claimed, and one that
+// a client completed before this server did its part still is.
+func (db *DB) ClaimErasure(ctx context.Context, lease time.Duration, now time.Time) (*erasured.ErasureRequest, error) {
+	// The inner SELECT keeps "?" placeholders: the outer builder numbers them all.
+	oldest := sq.Select("id").From("erasure_requests").
+		Where(sq.Eq{"requests_erased_at": nil}).
+		Where(sq.Or{sq.Eq{"claimed_until": nil}, sq.Lt{"claimed_until": db.timeArg(now)}}).
+		OrderBy("created_at", "id").
+		Limit(1)
+	if db.dialect == postgres {
+		oldest = oldest.Suffix("FOR UPDATE SKIP LOCKED")
+	}
+	var row erasureRow
+	err := db.getRow(ctx, db.db, &row, db.sb.Update("erasure_requests").
+		Set("claimed_until", db.timeArg(now.Add(lease))).
+		Where(sq.Expr("id = (?)", oldest)).
+		Suffix("RETURNING "+strings.Join(erasureColumns, ", ")))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claim erasure request: %w", err)
+	}
+	return row.erasureRequest(), nil
+}
+
+// EraseHeldData does this server's part of erasure request erasureID of store storeID,
+// in one transaction: it erases the personal attributes (requested_by, content,
+// platform_message_id, platform_channel_id, metadata) of every Open Notes request of
+// the store whose requested_by is the request's resource_id, and records that
+// (erasured.ErasureRequest.ErasedHere: pending moves to in_progress, the service
+// erasured.ServiceRequests is erased). When nobody else is to report (see
+// WithErasureServices) the request completes too (Settle). It returns the request as it
+// now is and how many Open Notes requests it erased.
+//
+// A crash part-way leaves nothing behind: the transaction rolls back, the claim's lease
+// runs out and another worker does it all again. It is safe to call twice: when the
+// work is already done (a worker whose lease ran out was overtaken) it changes nothing
+// and returns 0. It returns ENOTFOUND when the store has no such request.
+func (db *DB) EraseHeldData(ctx context.Context, storeID, erasureID string) (*erasured.ErasureRequest, int64, error) {
+	var (
+		r      *erasured.ErasureRequest
+		erased int64
+	)
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		var (
+			doneAt *time.Time
+			err    error
+		)
+		r, doneAt, err = db.lockErasure(ctx, tx, storeID, erasureID)
+		if err != nil || doneAt != nil {
+			return err
+		}
+		now := erasured.Now()
+		erased, err = db.exec(ctx, tx, db.sb.Update("requests").SetMap(map[string]any{
+			"requested_by":        nil,
+			"content":             nil,
+			"platform_message_id": nil,
+			"platform_channel_id": nil,
+			"metadata":            nil,
+			"erased_at":           db.timeArg(now),
+			"updated_at":          db.timeArg(now),
+		}).Where(sq.Eq{"store_id": storeID, "requested_by": r.ResourceID}))
+		if err != nil {
+			return fmt.Errorf("erase requests: %w", err)
+		}
+		events := []*erasured.Event{r.ErasedHere(now)}
+		if done := r.Settle(db.erasureServices, now); done != nil {
+			events = append(events, done)
+		}
+		if err := db.saveErasure(ctx, tx, r, map[string]any{"requests_erased_at": db.timeArg(now), "claimed_until": nil}); err != nil {
+			return err
+		}
+		return db.insertEvents(ctx, tx, events...)
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("erase held data for erasure request %s: %w", erasureID, err)
+	}
+	return r, erased, nil
+}

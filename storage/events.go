@@ -1,0 +1,108 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	sq "github.com/Masterminds/squirrel"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/erasured/erasured"
+)
+
+var eventColumns = []string{
+	"id", "erasure_request_id", "store_id", "created_at", "actor", "old_status", "new_status", "report",
+}
+
+type eventRow struct {
+	ID               int64                       `db:"id"`
+	ErasureRequestID string                      `db:"erasure_request_id"`
+	StoreID          string                      `db:"store_id"`
+	CreatedAt        timeColumn                  `db:"created_at"`
+	Actor            string                      `db:"actor"`
+	OldStatus        sql.NullString              `db:"old_status"`
+	NewStatus        string                      `db:"new_status"`
+	Report           jsonColumn[erasured.Report] `db:"report"`
+}
+
+func (r *eventRow) event() erasured.Event {
+	ev := erasured.Event{
+		ID:               r.ID,
+		ErasureRequestID: r.ErasureRequestID,
+		StoreID:          r.StoreID,
+		CreatedAt:        r.CreatedAt.Time,
+		Actor:            r.Actor,
+		NewStatus:        erasured.Status(r.NewStatus),
+		Report:           r.Report.V,
+	}
+	if r.OldStatus.Valid {
+		old := erasured.Status(r.OldStatus.String)
+		ev.OldStatus = &old
+	}
+	return ev
+}
+
+// insertEvents appends events to the audit trail and fills in their ids.
+func (db *DB) insertEvents(ctx context.Context, tx sqlx.QueryerContext, events ...*erasured.Event) error {
+	for _, ev := range events {
+		var old *string
+		if ev.OldStatus != nil {
+			s := string(*ev.OldStatus)
+			old = &s
+		}
+		err := db.getRow(ctx, tx, &ev.ID, db.sb.Insert("erasure_events").
+			Columns("erasure_request_id", "store_id", "created_at", "actor", "old_status", "new_status", "report").
+			Values(ev.ErasureRequestID, ev.StoreID, db.timeArg(ev.CreatedAt), ev.Actor, old, string(ev.NewStatus), jsonArg(ev.Report)).
+			Suffix("RETURNING id"))
+		if err != nil {
+			return fmt.Errorf("append event: %w", err)
+		}
+	}
+	return nil
+}
+
+// ErasureEvents returns the audit trail of erasure request requestID of store storeID,
+// oldest first. It returns ENOTFOUND when the store has no such request.
+func (db *DB) ErasureEvents(ctx context.Context, storeID, requestID string) ([]erasured.Event, error) {
+	byRequest, err := db.ErasureEventsFor(ctx, storeID, []string{requestID})
+	if err != nil {
+		return nil, err
+	}
+	// Every request is created with its first event in one transaction, so no events
+	// means no request, and one query answers both.
+	id, _ := canonicalID(requestID)
+	events, ok := byRequest[id]
+	if !ok {
+		return nil, erasured.Errorf(erasured.ENOTFOUND, "no erasure request %q", requestID)
+	}
+	return events, nil
+}
+
+// ErasureEventsFor returns the audit trails of the erasure requests requestIDs of store
+// storeID, oldest first, in one query: the included events of a page. The map is keyed by
+// the requests' ids as they are stored (lower-case uuids); requests the store does not
+// have have no entry.
+func (db *DB) ErasureEventsFor(ctx context.Context, storeID string, requestIDs []string) (map[string][]erasured.Event, error) {
+	out := make(map[string][]erasured.Event)
+	ids := make([]string, 0, len(requestIDs))
+	for _, id := range requestIDs {
+		if id, ok := canonicalID(id); ok {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []eventRow
+	err := db.selectRows(ctx, db.db, &rows, db.sb.Select(eventColumns...).From("erasure_events").
+		Where(sq.Eq{"store_id": storeID, "erasure_request_id": ids}).
+		OrderBy("erasure_request_id", "id"))
+	if err != nil {
+		return nil, fmt.Errorf("erasure events: %w", err)
+	}
+	for i := range rows {
+		out[rows[i].ErasureRequestID] = append(out[rows[i].ErasureRequestID], rows[i].event())
+	}
+	return out, nil
+}
