@@ -86,6 +86,8 @@ func (db *DB) EraseHeldData(ctx context.Context, storeID, erasureID string) (*er
 			"metadata":            nil,
 			"erased_at":           db.timeArg(now),
 			"updated_at":          db.timeArg(now),
+			// The representation changed, so its ETag must too.
+			"version": sq.Expr("version + 1"),
 		}).Where(sq.Eq{"store_id": storeID, "requested_by": r.ResourceID}))
 		if err != nil {
 			return fmt.Errorf("erase requests: %w", err)
