@@ -367,7 +367,9 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		// A parsed page must be safe to use.
-		p.Meta(len(offset) * 1000)
+		if m := p.Meta(len(offset) * 1000); m.Current < 1 {
+			t.Fatalf("Meta of %+v: current page %d", p, m.Current)
+		}
 		l := p.Links(base, q, len(limit)*1000)
 		for _, link := range []string{l.Self, l.First, l.Last} {
 			if _, err := url.Parse(link); err != nil {
