@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -94,23 +93,8 @@ func (db *DB) Deletion(ctx context.Context, storeID string, id int64) (*erasured
 // It returns nil and no error when there is none. Claims are atomic: two workers, in one
 // process or several, never hold one deletion at once.
 func (db *DB) ClaimDeletion(ctx context.Context, lease time.Duration, now time.Time) (*erasured.Deletion, error) {
-	// A plain squirrel builder, not db.sb: it becomes part of the UPDATE, whose builder
-	// numbers every placeholder of the statement for PostgreSQL at once.
-	next := sq.Select("id").From("deletions").
-		Where(sq.Eq{"status": erasured.DeletionPending}).
-		Where(sq.Or{sq.Eq{"claimed_until": nil}, sq.Lt{"claimed_until": db.timeArg(now)}}).
-		OrderBy("id").
-		Limit(1)
-	if db.dialect == postgres {
-		// Workers skip the rows another is claiming instead of queueing behind it. SQLite
-		// has one writer at a time, so its UPDATE is atomic as it stands.
-		next = next.Suffix("FOR UPDATE SKIP LOCKED")
-	}
 	var row deletionRow
-	err := db.getRow(ctx, db.db, &row, db.sb.Update("deletions").
-		Set("claimed_until", db.timeArg(now.Add(lease))).
-		Where(sq.Expr("id = (?)", next)).
-		Suffix("RETURNING "+strings.Join(deletionColumns, ", ")))
+	err := db.claim(ctx, "deletions", sq.Eq{"status": erasured.DeletionPending}, []string{"id"}, lease, now, deletionColumns, &row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

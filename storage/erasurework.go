@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -27,20 +26,8 @@ import (
 // a request that waits only for other services to report is never claimed, and one that
 // a client completed before this server did its part still is.
 func (db *DB) ClaimErasure(ctx context.Context, lease time.Duration, now time.Time) (*erasured.ErasureRequest, error) {
-	// The inner SELECT keeps "?" placeholders: the outer builder numbers them all.
-	oldest := sq.Select("id").From("erasure_requests").
-		Where(sq.Eq{"requests_erased_at": nil}).
-		Where(sq.Or{sq.Eq{"claimed_until": nil}, sq.Lt{"claimed_until": db.timeArg(now)}}).
-		OrderBy("created_at", "id").
-		Limit(1)
-	if db.dialect == postgres {
-		oldest = oldest.Suffix("FOR UPDATE SKIP LOCKED")
-	}
 	var row erasureRow
-	err := db.getRow(ctx, db.db, &row, db.sb.Update("erasure_requests").
-		Set("claimed_until", db.timeArg(now.Add(lease))).
-		Where(sq.Expr("id = (?)", oldest)).
-		Suffix("RETURNING "+strings.Join(erasureColumns, ", ")))
+	err := db.claim(ctx, "erasure_requests", sq.Eq{"requests_erased_at": nil}, []string{"created_at", "id"}, lease, now, erasureColumns, &row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

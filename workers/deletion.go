@@ -3,7 +3,6 @@ package workers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -32,7 +31,6 @@ type Deletion struct {
 const (
 	defaultDeletionLease = time.Minute
 	defaultDeletionPoll  = time.Second
-	maxDeletionBackoff   = time.Minute
 )
 
 // Run carries out deletions until ctx is done, then returns nil. When there is nothing
@@ -42,37 +40,8 @@ func (w *Deletion) Run(ctx context.Context) error {
 	if w.DB == nil {
 		return errors.New("deletion worker: no database")
 	}
-	poll := w.poll()
-	wait, backoff := time.Duration(0), poll
-	for {
-		if !w.sleep(ctx, wait) {
-			return nil
-		}
-		worked, err := w.runOnceSafely(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case err != nil:
-			w.log().Error("deletion worker: will retry", "err", err, "retry_in", backoff)
-			wait, backoff = backoff, min(2*backoff, max(maxDeletionBackoff, poll))
-		case worked:
-			// There may be more: look again at once.
-			wait, backoff = 0, poll
-		default:
-			wait, backoff = poll, poll
-		}
-	}
-}
-
-// runOnceSafely is RunOnce that turns a panic, a bug in what it calls, into an error, so
-// that the server keeps running; the deletion's claim then lapses and it is retried.
-func (w *Deletion) runOnceSafely(ctx context.Context) (worked bool, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			worked, err = true, fmt.Errorf("deletion worker: panic: %v", v)
-		}
-	}()
-	return w.RunOnce(ctx)
+	loop(ctx, "deletion worker", w.poll(), w.log(), w.RunOnce)
+	return nil
 }
 
 // RunOnce claims one pending deletion and carries it out. It reports whether there was
@@ -118,24 +87,4 @@ func (w *Deletion) poll() time.Duration {
 	return w.Poll
 }
 
-func (w *Deletion) log() *slog.Logger {
-	if w.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return w.Log
-}
-
-// sleep waits d, or until ctx is done, and reports whether ctx is still live.
-func (w *Deletion) sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+func (w *Deletion) log() *slog.Logger { return logger(w.Log) }

@@ -1,11 +1,3 @@
-// Package workers runs erasured's background jobs. A worker is a loop that claims one
-// piece of work at a time through storage, with a lease kept in the database, and does
-// it with the same storage methods the handlers use. It holds no state of its own, so
-// any number of server processes can run workers side by side, and a worker that dies
-// loses nothing: its lease runs out and another takes the work.
-//
-// It owns the loops: their pacing, backing off while the database fails, and the log
-// lines they write. It never writes SQL and knows nothing of HTTP.
 package workers
 
 import (
@@ -18,10 +10,6 @@ import (
 	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/storage"
 )
-
-// maxBackoff bounds the wait between attempts while the database fails, unless Poll is
-// longer still.
-const maxBackoff = time.Minute
 
 // Erasure does this server's part of every erasure request: it erases the personal
 // attributes of the person's Open Notes requests in the request's store and reports the
@@ -48,25 +36,7 @@ func (w *Erasure) Run(ctx context.Context) error {
 	if w.DB == nil || w.Lease <= 0 || w.Poll <= 0 {
 		return errors.New("erasure worker: DB, Lease and Poll must be set")
 	}
-	var (
-		wait    time.Duration
-		backoff = w.Poll
-		ceiling = max(maxBackoff, w.Poll)
-	)
-	for sleep(ctx, wait) {
-		worked, err := w.RunOnce(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case err != nil:
-			wait, backoff = backoff, min(2*backoff, ceiling)
-			w.log().ErrorContext(ctx, "erasure worker failed; retrying", "error", err, "retry_in", wait)
-		case worked:
-			wait, backoff = 0, w.Poll
-		default:
-			wait, backoff = w.Poll, w.Poll
-		}
-	}
+	loop(ctx, "erasure worker", w.Poll, w.log(), w.RunOnce)
 	return nil
 }
 
@@ -91,24 +61,4 @@ func (w *Erasure) RunOnce(ctx context.Context) (worked bool, err error) {
 	return true, nil
 }
 
-func (w *Erasure) log() *slog.Logger {
-	if w.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return w.Log
-}
-
-// sleep waits for d, and reports whether ctx is still live afterwards.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+func (w *Erasure) log() *slog.Logger { return logger(w.Log) }
