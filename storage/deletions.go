@@ -126,6 +126,7 @@ func (db *DB) PerformDeletion(ctx context.Context, d *erasured.Deletion) error {
 	})
 	if err == nil {
 		*d = done
+		db.scrub(ctx)
 		return nil
 	}
 	if code := erasured.ErrorCode(err); code == erasured.ECONFLICT || code == erasured.EUNAVAILABLE || ctx.Err() != nil {

@@ -91,5 +91,8 @@ func (db *DB) EraseHeldData(ctx context.Context, storeID, erasureID string) (*er
 	if err != nil {
 		return nil, 0, fmt.Errorf("erase held data for erasure request %s: %w", erasureID, err)
 	}
+	if erased > 0 {
+		db.scrub(ctx)
+	}
 	return r, erased, nil
 }

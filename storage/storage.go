@@ -122,10 +122,12 @@ func openSQLite(path string) (*DB, error) {
 	if path == "" {
 		return nil, erasured.Errorf(erasured.EINVALID, "database URL sqlite: needs a file path, as in sqlite:erasured.db")
 	}
+	// secure_delete: erased and deleted personal data is overwritten in the file, not
+	// just unlinked from the b-tree, so it is gone for good (see scrub).
 	// Every transaction takes the write lock at BEGIN (_txlock=immediate): SQLite has one
 	// writer, and a transaction that reads and then upgrades to write would otherwise
 	// fail with SQLITE_BUSY instead of waiting its turn.
-	dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=case_sensitive_like(1)"
+	dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=case_sensitive_like(1)&_pragma=secure_delete(1)"
 	db, err := sqlx.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
@@ -160,6 +162,19 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Stats reports the pool's figures, for metrics.
 func (db *DB) Stats() sql.DBStats { return db.db.Stats() }
+
+// scrub makes personal data that was just erased or deleted leave the disk as far as
+// the database can see to it. On SQLite, secure_delete has zeroed it in the pages, but
+// the old page images stay in the write-ahead log until a checkpoint; a TRUNCATE
+// checkpoint copies the zeroed pages back and empties the log. It is best effort: a
+// checkpoint that readers block is simply done by a later one. PostgreSQL keeps dead
+// row versions until (auto)vacuum reclaims them; that is left to the operator's
+// vacuum settings.
+func (db *DB) scrub(ctx context.Context) {
+	if db.dialect == sqlite {
+		_, _ = db.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	}
+}
 
 // timeArg is how a time is bound as a parameter in this dialect.
 func (db *DB) timeArg(t time.Time) any {
