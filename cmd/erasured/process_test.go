@@ -37,6 +37,25 @@ type process struct {
 	cmd  *exec.Cmd
 	addr string
 	done chan error // the exit status, once
+
+	mu  sync.Mutex
+	log []string // stderr lines
+}
+
+// logged returns the lines the process wrote to stderr that contain any of words.
+func (p *process) logged(words ...string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, l := range p.log {
+		for _, w := range words {
+			if strings.Contains(l, w) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // startProcess runs the erasured binary with args on a free port and waits until it
@@ -63,6 +82,9 @@ func startProcess(t *testing.T, args ...string) *process {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			p.mu.Lock()
+			p.log = append(p.log, sc.Text())
+			p.mu.Unlock()
 			var line struct{ Msg, Addr string }
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
 				listening <- line.Addr
