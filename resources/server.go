@@ -34,10 +34,11 @@ type Config struct {
 
 // Server serves the erasured API.
 type Server struct {
-	cfg    Config
-	db     *storage.DB
-	log    *slog.Logger
-	router *mux.Router
+	cfg     Config
+	db      *storage.DB
+	log     *slog.Logger
+	router  *mux.Router
+	metrics *metrics
 }
 
 // New returns a Server on db. Log records made with a request's context carry its id.
@@ -52,7 +53,7 @@ func New(cfg Config, db *storage.DB, log *slog.Logger) *Server {
 		cfg.RequestTimeout = 10 * time.Second
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	s := &Server{cfg: cfg, db: db, log: slog.New(logHandler{log.Handler()}), router: mux.NewRouter()}
+	s := &Server{cfg: cfg, db: db, log: slog.New(logHandler{log.Handler()}), router: mux.NewRouter(), metrics: newMetrics(db)}
 	s.routes()
 	return s
 }
@@ -74,6 +75,7 @@ func (s *Server) routes() {
 
 	s.route("/healthz", s.handle(jsonapiError, s.healthz), http.MethodGet)
 	s.route("/readyz", s.handle(jsonapiError, s.readyz), http.MethodGet)
+	s.route("/metrics", http.HandlerFunc(s.serveMetrics), http.MethodGet)
 
 	const erasures = "/v2/personal-data/erasure-requests"
 	s.jsonapiRoute(erasures, s.listErasureRequests, http.MethodGet)
