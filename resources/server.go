@@ -30,6 +30,9 @@ type Config struct {
 	// RequestTimeout bounds each request's database work, so a database that stops
 	// answering turns into 503s instead of hung clients.
 	RequestTimeout time.Duration
+	// CORSOrigins are the origins whose browser pages may call the API, "*" for any
+	// (see ParseOrigins); none by default.
+	CORSOrigins []string
 }
 
 // Server serves the erasured API.
@@ -60,7 +63,7 @@ func New(cfg Config, db *storage.DB, log *slog.Logger) *Server {
 
 // ServeHTTP serves one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.observe(s.router).ServeHTTP(w, r)
+	s.observe(s.cors(s.router)).ServeHTTP(w, r)
 }
 
 func (s *Server) routes() {
