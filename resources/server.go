@@ -33,6 +33,11 @@ type Config struct {
 	// CORSOrigins are the origins whose browser pages may call the API, "*" for any
 	// (see ParseOrigins); none by default.
 	CORSOrigins []string
+	// RateLimit is how many requests per second each API key may send; 0, the default,
+	// is no limit. RateBurst is how many it may send at once (0: twice RateLimit, at
+	// least 1).
+	RateLimit float64
+	RateBurst int
 }
 
 // Server serves the erasured API.
@@ -42,6 +47,7 @@ type Server struct {
 	log     *slog.Logger
 	router  *mux.Router
 	metrics *metrics
+	limits  *rateLimits // nil when requests are not limited
 }
 
 // New returns a Server on db. Log records made with a request's context carry its id.
@@ -56,7 +62,8 @@ func New(cfg Config, db *storage.DB, log *slog.Logger) *Server {
 		cfg.RequestTimeout = 10 * time.Second
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	s := &Server{cfg: cfg, db: db, log: slog.New(logHandler{log.Handler()}), router: mux.NewRouter(), metrics: newMetrics(db)}
+	s := &Server{cfg: cfg, db: db, log: slog.New(logHandler{log.Handler()}), router: mux.NewRouter(), metrics: newMetrics(db),
+		limits: newRateLimits(cfg.RateLimit, cfg.RateBurst)}
 	s.routes()
 	return s
 }
