@@ -40,7 +40,8 @@ func newRateLimits(perSecond float64, burst int) *rateLimits {
 		return nil
 	}
 	if burst <= 0 {
-		burst = max(1, int(math.Ceil(2*perSecond)))
+		// Bounded so that an absurd rate cannot overflow int.
+		burst = int(max(1, min(math.Ceil(2*perSecond), math.MaxInt32)))
 	}
 	return &rateLimits{limit: rate.Limit(perSecond), burst: burst, buckets: map[string]*rate.Limiter{}}
 }
