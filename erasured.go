@@ -28,6 +28,7 @@ const (
 	EPRECONDITION  = "precondition_failed" // If-Match no longer matches
 	EUNPROCESSABLE = "unprocessable"       // well-formed, but cannot be honoured (idempotency key reuse)
 	EUNAVAILABLE   = "unavailable"         // the database cannot be reached in time
+	ETOOMANY       = "rate_limited"        // the API key sent more requests than its rate allows
 	EINTERNAL      = "internal"
 )
 

@@ -9,7 +9,8 @@ import (
 
 // authorize returns the API key that r presents (Authorization: Bearer, or X-API-Key)
 // if it holds scope. It returns EUNAUTHORIZED for a missing or unknown token and
-// EFORBIDDEN for a key without the scope.
+// EFORBIDDEN for a key without the scope. Every request of a known key counts against
+// its rate limit, if any; past it, authorize returns ETOOMANY.
 func (s *Server) authorize(r *http.Request, scope string) (*erasured.Key, error) {
 	token := r.Header.Get("X-API-Key")
 	if auth := r.Header.Get("Authorization"); auth != "" {
@@ -24,6 +25,10 @@ func (s *Server) authorize(r *http.Request, scope string) (*erasured.Key, error)
 	}
 	key, err := s.db.KeyByToken(r.Context(), erasured.HashToken(token))
 	if err != nil {
+		return nil, err
+	}
+	// Only now is there a key to charge: a request refused with 401 spends no key's budget.
+	if err := s.limit(key); err != nil {
 		return nil, err
 	}
 	if !key.Has(scope) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/filters"
@@ -44,6 +45,7 @@ var statusOf = map[string]int{
 	erasured.EPRECONDITION:  http.StatusPreconditionFailed,
 	erasured.EUNPROCESSABLE: http.StatusUnprocessableEntity,
 	erasured.EUNAVAILABLE:   http.StatusServiceUnavailable,
+	erasured.ETOOMANY:       http.StatusTooManyRequests,
 	erasured.EINTERNAL:      http.StatusInternalServerError,
 }
 
@@ -55,6 +57,9 @@ type problem struct {
 	pointer   string
 	parameter string
 	allow     string
+	// retryAfter is the Retry-After of a refusal the client may repeat later, in
+	// seconds; 0 for none.
+	retryAfter int
 }
 
 // problemOf turns any error into what the client is told. Errors outside the
@@ -81,7 +86,7 @@ func problemOf(r *http.Request, log *slog.Logger, err error) problem {
 	case errors.As(err, &syntax), errors.As(err, &badType):
 		return problem{status: http.StatusBadRequest, code: "invalid_body", detail: "the request body is not valid JSON: " + err.Error()}
 	case errors.As(err, &domain) && domain.Code != erasured.EINTERNAL:
-		p := problem{status: statusOf[domain.Code], code: domain.Code, detail: domain.Message}
+		p := problem{status: statusOf[domain.Code], code: domain.Code, detail: domain.Message, retryAfter: retryAfterSeconds(err)}
 		if domain.Field != "" {
 			p.pointer = "/data/attributes/" + domain.Field
 		}
@@ -116,6 +121,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, render errorRender
 	}
 	if p.status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
+	}
+	if p.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(p.retryAfter))
 	}
 	render(s, w, r, p)
 }

@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -63,7 +64,8 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // observe gives each request an id (the client's X-Request-Id when it is sane), a
-// deadline for its database work, a body limit, and one access log line. Nothing from
+// deadline for its database work, a body limit, one access log line, and its place in
+// the request metrics. Nothing from
 // the body or the query string is logged: both may hold personal data.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -93,9 +95,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 					s.fail(rec, r, jsonapiError, fmt.Errorf("panic: %v", v))
 				}
 			}
+			took := time.Since(start)
+			s.metrics.observe(info.route, r.Method, cmp.Or(rec.status, http.StatusOK), took)
 			s.log.InfoContext(ctx, "request",
 				"method", r.Method, "route", info.route,
-				"status", rec.status, "bytes", rec.bytes, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+				"status", rec.status, "bytes", rec.bytes, "duration_ms", float64(took.Microseconds())/1000)
 		}()
 		next.ServeHTTP(rec, r)
 	})

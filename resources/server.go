@@ -30,14 +30,24 @@ type Config struct {
 	// RequestTimeout bounds each request's database work, so a database that stops
 	// answering turns into 503s instead of hung clients.
 	RequestTimeout time.Duration
+	// CORSOrigins are the origins whose browser pages may call the API, "*" for any
+	// (see ParseOrigins); none by default.
+	CORSOrigins []string
+	// RateLimit is how many requests per second each API key may send; 0, the default,
+	// is no limit. RateBurst is how many it may send at once (0: twice RateLimit, at
+	// least 1).
+	RateLimit float64
+	RateBurst int
 }
 
 // Server serves the erasured API.
 type Server struct {
-	cfg    Config
-	db     *storage.DB
-	log    *slog.Logger
-	router *mux.Router
+	cfg     Config
+	db      *storage.DB
+	log     *slog.Logger
+	router  *mux.Router
+	metrics *metrics
+	limits  *rateLimits // nil when requests are not limited
 }
 
 // New returns a Server on db. Log records made with a request's context carry its id.
@@ -52,14 +62,15 @@ func New(cfg Config, db *storage.DB, log *slog.Logger) *Server {
 		cfg.RequestTimeout = 10 * time.Second
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	s := &Server{cfg: cfg, db: db, log: slog.New(logHandler{log.Handler()}), router: mux.NewRouter()}
+	s := &Server{cfg: cfg, db: db, log: slog.New(logHandler{log.Handler()}), router: mux.NewRouter(), metrics: newMetrics(db),
+		limits: newRateLimits(cfg.RateLimit, cfg.RateBurst)}
 	s.routes()
 	return s
 }
 
 // ServeHTTP serves one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.observe(s.router).ServeHTTP(w, r)
+	s.observe(s.cors(s.router)).ServeHTTP(w, r)
 }
 
 func (s *Server) routes() {
@@ -74,6 +85,7 @@ func (s *Server) routes() {
 
 	s.route("/healthz", s.handle(jsonapiError, s.healthz), http.MethodGet)
 	s.route("/readyz", s.handle(jsonapiError, s.readyz), http.MethodGet)
+	s.route("/metrics", http.HandlerFunc(s.serveMetrics), http.MethodGet)
 
 	const erasures = "/v2/personal-data/erasure-requests"
 	s.jsonapiRoute(erasures, s.listErasureRequests, http.MethodGet)

@@ -45,6 +45,15 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	f.fromEnv("erasure-due", "ERASURED_ERASURE_DUE")
 	f.DurationVar(&m.cfg.RequestTimeout, "request-timeout", 10*time.Second, "bound on each request's database work; past it the answer is 503")
 	f.fromEnv("request-timeout", "ERASURED_REQUEST_TIMEOUT")
+	f.Func("cors-origins", "comma-separated origins whose browser pages may call the API, such as https://dash.example.com, or * for any (default none)", func(v string) (err error) {
+		m.cfg.CORSOrigins, err = resources.ParseOrigins(v)
+		return err
+	})
+	f.fromEnv("cors-origins", "ERASURED_CORS_ORIGINS")
+	f.Float64Var(&m.cfg.RateLimit, "rate-limit", 0, "requests per second each API key may send; 0 for no limit")
+	f.fromEnv("rate-limit", "ERASURED_RATE_LIMIT")
+	f.IntVar(&m.cfg.RateBurst, "rate-burst", 0, "requests an API key may send at once (default twice --rate-limit, at least 1)")
+	f.fromEnv("rate-burst", "ERASURED_RATE_BURST")
 	f.DurationVar(&m.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGTERM")
 	f.fromEnv("shutdown-timeout", "ERASURED_SHUTDOWN_TIMEOUT")
 	if err := f.parse(args); err != nil {
@@ -55,6 +64,9 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	}
 	if m.cfg.ErasureDue <= 0 || m.cfg.RequestTimeout <= 0 || m.shutdownTimeout <= 0 {
 		return nil, errors.New("--erasure-due, --request-timeout and --shutdown-timeout must be positive")
+	}
+	if !(m.cfg.RateLimit >= 0) || m.cfg.RateBurst < 0 { // !(>=) also refuses NaN
+		return nil, errors.New("--rate-limit and --rate-burst must not be negative")
 	}
 	m.databaseURL = *dbURL
 	return m, nil
