@@ -157,6 +157,9 @@ func checkQuery(r *http.Request, allowed ...string) error {
 			if strings.HasPrefix(k, "page[") {
 				return paramError(k, "%s is not supported; use page[offset] and page[limit]", k)
 			}
+			if len(allowed) == 0 {
+				return paramError(k, "unknown query parameter %q; this endpoint accepts none", k)
+			}
 			return paramError(k, "unknown query parameter %q; this endpoint accepts %s", k, strings.Join(allowed, ", "))
 		}
 		if len(vs) > 1 {
