@@ -189,8 +189,9 @@ func decodeRequestDocument(r *http.Request) (*resourceIn, error) {
 	if err := checkType(in, requestType); err != nil {
 		return nil, err
 	}
-	// Sorted, so that the same body always draws the same error.
-	for _, k := range slices.Sorted(maps.Keys(in.Other)) {
+	if len(in.Other) > 0 {
+		// The first in order, so that the same body always draws the same error.
+		k := slices.Sorted(maps.Keys(in.Other))[0]
 		return nil, bodyError("/data/"+k, "unknown member %q of a resource object; attributes go under data.attributes", k)
 	}
 	return in, nil

@@ -352,6 +352,7 @@ func TestCreateRequestRejects(t *testing.T) {
 		{"read-only created_at", body(`,"created_at":"2026-01-01T00:00:00Z"`), 400, "/data/attributes/created_at"},
 		{"read-only updated_at", body(`,"updated_at":"2026-01-01T00:00:00Z"`), 400, "/data/attributes/updated_at"},
 		{"unknown attribute", body(`,"colour":"red"`), 400, "/data/attributes/colour"},
+		{"two unknown attributes", body(`,"zone":1,"colour":"red"`), 400, "/data/attributes/colour"},
 		{"attributes outside attributes", `{"data":{"type":"requests","request_id":"r","requested_by":"u"}}`, 400, "/data/request_id"},
 		{"no attributes", `{"data":{"type":"requests"}}`, 400, "/data/attributes/request_id"},
 		{"not JSON", `{"data":`, 400, ""},
