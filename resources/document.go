@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"slices"
@@ -156,6 +157,9 @@ func checkQuery(r *http.Request, allowed ...string) error {
 		if !slices.Contains(allowed, k) {
 			if strings.HasPrefix(k, "page[") {
 				return paramError(k, "%s is not supported; use page[offset] and page[limit]", k)
+			}
+			if len(allowed) == 0 {
+				return paramError(k, "unknown query parameter %q; this endpoint accepts none", k)
 			}
 			return paramError(k, "unknown query parameter %q; this endpoint accepts %s", k, strings.Join(allowed, ", "))
 		}
@@ -386,9 +390,10 @@ func attr[T any](attrs map[string]json.RawMessage, pointerBase, name, want strin
 	return a, nil
 }
 
-// onlyAttributes answers 400 for any attribute outside allowed.
+// onlyAttributes answers 400 for any attribute outside allowed: the first in order, so
+// that the same body always draws the same error.
 func onlyAttributes(attrs map[string]json.RawMessage, pointerBase string, allowed ...string) error {
-	for k := range attrs {
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
 		if !slices.Contains(allowed, k) {
 			return bodyError(pointerBase+k, "unknown or read-only attribute %q; accepted: %s", k, strings.Join(allowed, ", "))
 		}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/resources"
 	"github.com/erasured/erasured/storage"
@@ -30,6 +32,16 @@ func eachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Helper()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		fn(t, newEnv(t, db, resources.Config{}))
+	})
+}
+
+// eachStoreSQL is eachStore with a plain connection to the same database, for tests
+// that check what the tables themselves hold or install triggers that make the database
+// fail on purpose.
+func eachStoreSQL(t *testing.T, fn func(t *testing.T, e *env, raw *sqlx.DB)) {
+	t.Helper()
+	storagetest.EachURL(t, func(t *testing.T, databaseURL string) {
+		fn(t, newEnv(t, storagetest.OpenURL(t, databaseURL), resources.Config{}), storagetest.SQL(t, databaseURL))
 	})
 }
 

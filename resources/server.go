@@ -91,6 +91,18 @@ func (s *Server) routes() {
 	s.jsonapiRoute(erasures, s.listErasureRequests, http.MethodGet)
 	s.jsonapiRoute(erasures, s.createErasureRequest, http.MethodPost)
 	s.jsonapiRoute(erasures+"/{id}", s.getErasureRequest, http.MethodGet)
+
+	// The router matches the decoded path, so {request_id} is already unescaped. An
+	// escaped "/" (%2F) decodes to a separator and matches no route: 404, which is the
+	// truth, as no request_id may hold a "/".
+	s.jsonapiRoute(requestPath, s.listRequests, http.MethodGet)
+	s.jsonapiRoute(requestPath, s.createRequest, http.MethodPost)
+	s.jsonapiRoute(requestPath+"/{request_id}", s.getRequest, http.MethodGet)
+	s.jsonapiRoute(requestPath+"/{request_id}", s.patchRequest, http.MethodPatch)
+	s.jsonapiRoute(requestPath+"/{request_id}", s.deleteRequest, http.MethodDelete)
+
+	// Not a jsonapiRoute: deletions negotiate among three representations themselves.
+	s.route(deletionPath+"/{deletion_id}", s.deletion(), http.MethodGet)
 }
 
 // route registers h for path and methods; GET routes answer HEAD too.

@@ -14,6 +14,7 @@ import (
 	"github.com/erasured/erasured/pagination"
 	"github.com/erasured/erasured/resources"
 	"github.com/erasured/erasured/storage"
+	"github.com/erasured/erasured/workers"
 )
 
 // Main is the running server: Run starts it, Close stops it gracefully.
@@ -29,6 +30,10 @@ type Main struct {
 	listener net.Listener
 	server   *http.Server
 	served   chan error
+	// stopWorkers ends the background workers' context; workersDone closes once they
+	// have all returned.
+	stopWorkers context.CancelFunc
+	workersDone chan struct{}
 }
 
 func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string) (*Main, error) {
@@ -98,15 +103,43 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(ln) }()
+	m.startWorkers(ctx)
 	m.log.Info("listening", "addr", ln.Addr().String(), "database", db.Dialect())
 	return nil
+}
+
+// startWorkers runs the background workers until Close stops them. Their context keeps
+// ctx's values but not its cancellation: a signal must not stop them while the HTTP
+// server still drains requests that may start more work.
+func (m *Main) startWorkers(ctx context.Context) {
+	ctx, m.stopWorkers = context.WithCancel(context.WithoutCancel(ctx))
+	m.workersDone = make(chan struct{})
+	deletions := &workers.Deletion{
+		DB: m.db,
+		// A deletion is one short transaction; a minute leaves it ample room before
+		// another process may take it over.
+		Lease: time.Minute,
+		// An idle worker looks for work once a second: soon enough for a client that
+		// polls its deletion's status, and one cheap query a second costs nothing.
+		Poll: time.Second,
+		Log:  m.log,
+	}
+	go func() {
+		defer close(m.workersDone)
+		if err := deletions.Run(ctx); err != nil {
+			m.log.Error("deletion worker stopped", "err", err)
+		}
+	}()
 }
 
 // Addr is the address the server listens on.
 func (m *Main) Addr() string { return m.listener.Addr().String() }
 
 // Close stops accepting connections, lets in-flight requests finish within the
-// shutdown timeout, and closes the database. Closing twice is harmless.
+// shutdown timeout, then stops the background workers and waits for them, and closes
+// the database. The workers stop only once the server has drained, so they go on
+// carrying out work while the last requests are answered, and everything that uses the
+// database has returned before it closes. Closing twice is harmless.
 func (m *Main) Close() error {
 	var errs []error
 	if m.server != nil {
@@ -117,6 +150,11 @@ func (m *Main) Close() error {
 			errs = append(errs, err)
 		}
 		m.server = nil
+	}
+	if m.stopWorkers != nil {
+		m.stopWorkers()
+		<-m.workersDone
+		m.stopWorkers = nil
 		m.log.Info("stopped")
 	}
 	if m.db != nil {
