@@ -36,7 +36,7 @@ func jsonapiViolations(query url.Values, status int, contentType string, body []
 		return c.problems
 	}
 	c.document(top, status)
-	if data, ok := top["data"]; ok && status < 300 {
+	if _, ok := top["data"]; ok && status < 300 {
 		c.sparseFieldsets(query, top)
 		if _, asked := query["include"]; asked {
 			if _, ok := top["included"]; !ok {
@@ -44,7 +44,7 @@ func jsonapiViolations(query url.Values, status int, contentType string, body []
 			}
 		}
 		if !hasSparseFieldsets(query) {
-			c.fullLinkage(data, top["included"])
+			c.fullLinkage(top)
 		}
 	}
 	return c.problems
@@ -218,7 +218,7 @@ func (c *checker) reservedInValue(ptr string, v any) {
 	case map[string]any:
 		for _, k := range sortedKeys(v) {
 			if k == "relationships" || k == "links" {
-				c.add(ptr+"/"+k, "an attribute value must not contain a %q member", k)
+				c.add(ptr+"/"+escape(k), "an attribute value must not contain a %q member", k)
 			}
 			c.reservedInValue(ptr+"/"+escape(k), v[k])
 		}
@@ -433,43 +433,32 @@ func resources(top map[string]any) func(yield func(string, map[string]any) bool)
 // fullLinkage: a compound document has each resource once, and every included resource is
 // reached from the primary data through relationship data. (Sparse fieldsets may remove the
 // linkage: the caller skips this check then, as JSON:API does.)
-func (c *checker) fullLinkage(data, included any) {
+func (c *checker) fullLinkage(top map[string]any) {
 	type key struct{ typ, id string }
 	keyOf := func(r map[string]any) (key, bool) {
 		t, ok1 := r["type"].(string)
 		id, ok2 := r["id"].(string)
 		return key{t, id}, ok1 && ok2
 	}
-	seen := map[key]string{}
-	var primary []map[string]any
-	switch d := data.(type) {
-	case map[string]any:
-		primary = append(primary, d)
-	case []any:
-		for _, r := range d {
-			if r, ok := r.(map[string]any); ok {
-				primary = append(primary, r)
-			}
-		}
-	}
+	seen := map[key]string{} // the pointer of each resource's first appearance
 	byKey := map[key]map[string]any{}
-	note := func(ptr string, r map[string]any) {
+	var primary []map[string]any
+	for ptr, r := range resources(top) {
+		if strings.HasPrefix(ptr, "/data") {
+			primary = append(primary, r)
+		}
 		k, ok := keyOf(r)
 		if !ok {
-			return
+			continue
 		}
 		if first, dup := seen[k]; dup {
 			c.add(ptr, "resource %s %q appears more than once (first at %s)", k.typ, k.id, first)
-			return
+			continue
 		}
 		seen[k] = ptr
 		byKey[k] = r
 	}
-	top := map[string]any{"data": data, "included": included}
-	for ptr, r := range resources(top) {
-		note(ptr, r)
-	}
-	list, _ := included.([]any)
+	list, _ := top["included"].([]any)
 	if len(list) == 0 {
 		return
 	}
