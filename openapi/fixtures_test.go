@@ -198,7 +198,7 @@ func errorDocument(status int, code, source string) string {
 
 const plainError = `{"error": "not_found", "message": "no erasure request ` + erID + `"}`
 
-const plainErrorXML = `<?xml version="1.0" encoding="UTF-8"?><error><error>not_found</error><message>no deletion 99</message></error>`
+const plainErrorXML = `<?xml version="1.0" encoding="UTF-8"?><error><status>404</status><code>not_found</code><message>no deletion 99</message></error>`
 
 // exchange is one request and the response to hold to the document.
 type exchange struct {

@@ -10,11 +10,13 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/erasured/erasured"
+	"github.com/erasured/erasured/openapi"
 	"github.com/erasured/erasured/resources"
 	"github.com/erasured/erasured/storage"
 	"github.com/erasured/erasured/storage/storagetest"
@@ -137,8 +139,18 @@ func (e *env) do(method, path, token string, body any, headers ...string) *respo
 		}
 	}
 	checkJSONAPI(e.t, method, path, r)
+	v, err := validator()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := v.Check(req, r.Status, r.Header, raw); err != nil {
+		e.t.Errorf("%s %s: the response breaks /openapi.json:\n%v", method, path, err)
+	}
 	return r
 }
+
+// validator holds every response of every test to the published OpenAPI document.
+var validator = sync.OnceValues(openapi.NewValidator)
 
 // checkJSONAPI holds every JSON:API response to the rules common to all of them.
 func checkJSONAPI(t testing.TB, method, path string, r *response) {

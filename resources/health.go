@@ -4,11 +4,21 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/erasured/erasured/openapi"
 )
 
 // healthz answers while the process serves at all.
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// openapiDocument serves the OpenAPI description that every JSON:API response links as
+// describedby.
+func (s *Server) openapiDocument(w http.ResponseWriter, _ *http.Request) error {
+	w.Header().Set("Content-Type", "application/vnd.oai.openapi+json")
+	_, _ = w.Write(openapi.Document()) // the client hung up; nothing left to tell it
 	return nil
 }
 

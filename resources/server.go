@@ -85,6 +85,7 @@ func (s *Server) routes() {
 
 	s.route("/healthz", s.handle(jsonapiError, s.healthz), http.MethodGet)
 	s.route("/readyz", s.handle(jsonapiError, s.readyz), http.MethodGet)
+	s.route("/openapi.json", s.handle(jsonapiError, s.openapiDocument), http.MethodGet)
 	s.route("/metrics", http.HandlerFunc(s.serveMetrics), http.MethodGet)
 
 	const erasures = "/v2/personal-data/erasure-requests"
