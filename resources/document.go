@@ -266,8 +266,9 @@ type resourceIn struct {
 	Other map[string]json.RawMessage
 }
 
-// decodeResource reads a single-resource request document.
-func decodeResource(r *http.Request) (*resourceIn, error) {
+// readBody reads the request body, which observe limits to MaxBodyBytes: past that it
+// returns the *http.MaxBytesError that answers 413.
+func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -275,6 +276,15 @@ func decodeResource(r *http.Request) (*resourceIn, error) {
 			return nil, err
 		}
 		return nil, bodyError("", "reading the request body: %v", err)
+	}
+	return body, nil
+}
+
+// decodeResource reads a single-resource request document.
+func decodeResource(r *http.Request) (*resourceIn, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return nil, err
 	}
 	var top map[string]json.RawMessage
 	if err := strictJSON(body, &top); err != nil {

@@ -3,7 +3,6 @@ package resources
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/google/jsonapi"
@@ -249,5 +248,3 @@ func pointTo(err error, base string) error {
 	}
 	return err
 }
-
-func etag(version int64) string { return fmt.Sprintf(`"%d"`, version) }

@@ -79,6 +79,10 @@ func (s *Server) routes() {
 	s.jsonapiRoute(erasures, s.listErasureRequests, http.MethodGet)
 	s.jsonapiRoute(erasures, s.createErasureRequest, http.MethodPost)
 	s.jsonapiRoute(erasures+"/{id}", s.getErasureRequest, http.MethodGet)
+
+	// The identity service's endpoint speaks plain JSON, its errors included, and is
+	// not negotiated as JSON:API.
+	s.route(workflowPath, s.handle(plainError, s.reportErasure), http.MethodPatch)
 }
 
 // route registers h for path and methods; GET routes answer HEAD too.
