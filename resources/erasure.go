@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/google/jsonapi"
 	"github.com/gorilla/mux"
@@ -46,7 +47,50 @@ type erasureView struct {
 // JSONAPILinks gives each erasure_request its links.self.
 func (v *erasureView) JSONAPILinks() *jsonapi.Links { return &jsonapi.Links{"self": v.self} }
 
-func (s *Server) erasureNodes(r *http.Request, rs []*erasured.ErasureRequest, fields fieldset) ([]*jsonapi.Node, error) {
+// erasureQuery is what the query string asks of a response that holds erasure requests.
+type erasureQuery struct {
+	fields      fieldset // fields[erasure_request]
+	eventFields fieldset // fields[erasure_event], for the included events
+	// include is nil without include=; with include=events the response carries the
+	// requests' events in included and links them from the events relationship.
+	include map[string]bool
+}
+
+// parseErasureQuery checks r's query string against the parameters every erasure
+// request response honours and extra, and reads the ones that shape the response.
+func parseErasureQuery(r *http.Request, extra ...string) (erasureQuery, error) {
+	var q erasureQuery
+	err := checkQuery(r, append([]string{"include", "fields[" + erasureType + "]", "fields[" + eventType + "]"}, extra...)...)
+	if err != nil {
+		return q, err
+	}
+	if q.fields, err = parseFields(r, erasureType, erasureFields); err != nil {
+		return q, err
+	}
+	if q.eventFields, err = parseFields(r, eventType, eventFields); err != nil {
+		return q, err
+	}
+	q.include, err = parseInclude(r, "events")
+	return q, err
+}
+
+// erasureResources marshals rs as q asks: their resource objects, and, when q includes
+// events, the events of them all for included, read in one query. included is nil
+// when q has no include.
+func (s *Server) erasureResources(r *http.Request, storeID string, rs []*erasured.ErasureRequest, q erasureQuery) (data, included []*jsonapi.Node, err error) {
+	var events map[string][]erasured.Event
+	if q.include["events"] {
+		ids := make([]string, len(rs))
+		for i, e := range rs {
+			ids[i] = e.ID
+		}
+		if events, err = s.db.ErasureEventsFor(r.Context(), storeID, ids); err != nil {
+			return nil, nil, err
+		}
+	}
+	if q.include != nil {
+		included = []*jsonapi.Node{}
+	}
 	views := make([]*erasureView, len(rs))
 	for i, e := range rs {
 		status, description := e.View()
@@ -59,17 +103,44 @@ func (s *Server) erasureNodes(r *http.Request, rs []*erasured.ErasureRequest, fi
 			self: s.baseURL(r) + erasurePath + "/" + e.ID,
 		}
 	}
-	nodes, err := marshalNodes(views)
+	data, err = marshalNodes(views)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	for i, n := range nodes {
-		n.Relationships = map[string]any{
-			"events": map[string]any{"links": map[string]any{"related": views[i].self + "/events"}},
+	for i, n := range data {
+		rel := map[string]any{"links": map[string]any{"related": views[i].self + "/events"}}
+		if events != nil {
+			evs := events[rs[i].ID]
+			linkage := make([]map[string]string, len(evs))
+			for j, ev := range evs {
+				linkage[j] = map[string]string{"type": eventType, "id": strconv.FormatInt(ev.ID, 10)}
+			}
+			rel["data"] = linkage
+			nodes, err := eventNodes(evs, q.eventFields)
+			if err != nil {
+				return nil, nil, err
+			}
+			included = append(included, nodes...)
 		}
-		fields.apply(n)
+		n.Relationships = map[string]any{"events": rel}
+		q.fields.apply(n)
 	}
-	return nodes, nil
+	return data, included, nil
+}
+
+// writeErasure answers with er as a single-resource document shaped by q, with its ETag.
+func (s *Server) writeErasure(w http.ResponseWriter, r *http.Request, status int, self string, er *erasured.ErasureRequest, q erasureQuery) error {
+	data, included, err := s.erasureResources(r, er.StoreID, []*erasured.ErasureRequest{er}, q)
+	if err != nil {
+		return err
+	}
+	doc := s.resourceDocument(r, self, data[0])
+	if included != nil {
+		doc.Included = included
+	}
+	w.Header().Set("ETag", etag(er.Version))
+	s.writeDocument(w, status, doc)
+	return nil
 }
 
 // erasureSortable are the attributes sort= accepts: the filterable ones.
@@ -86,33 +157,33 @@ func (s *Server) listErasureRequests(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if err := checkQuery(r, "filter", "sort", "page[offset]", "page[limit]", "page[number]", "fields["+erasureType+"]"); err != nil {
+	q, err := parseErasureQuery(r, "filter", "sort", "page[offset]", "page[limit]", "page[number]")
+	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
 	opts := erasured.ListOptions{StoreID: key.StoreID}
-	if opts.Filter, err = filters.Parse(q.Get("filter"), erasured.ErasureRequestAttributes); err != nil {
+	if opts.Filter, err = filters.Parse(r.URL.Query().Get("filter"), erasured.ErasureRequestAttributes); err != nil {
 		return err
 	}
 	if opts.Sort, err = parseSort(r, erasureSortable()); err != nil {
 		return err
 	}
-	if opts.Page, err = pagination.Parse(q, s.cfg.PageLength); err != nil {
-		return err
-	}
-	fields, err := parseFields(r, erasureType, erasureFields)
-	if err != nil {
+	if opts.Page, err = pagination.Parse(r.URL.Query(), s.cfg.PageLength); err != nil {
 		return err
 	}
 	rs, total, err := s.db.ErasureRequests(r.Context(), opts)
 	if err != nil {
 		return err
 	}
-	nodes, err := s.erasureNodes(r, rs, fields)
+	data, included, err := s.erasureResources(r, key.StoreID, rs, q)
 	if err != nil {
 		return err
 	}
-	s.writeDocument(w, http.StatusOK, s.pageDocument(r, erasurePath, nodes, opts.Page, total))
+	doc := s.pageDocument(r, erasurePath, data, opts.Page, total)
+	if included != nil {
+		doc.Included = included
+	}
+	s.writeDocument(w, http.StatusOK, doc)
 	return nil
 }
 
@@ -139,10 +210,7 @@ func (s *Server) createErasureRequest(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	if err := checkQuery(r, "fields["+erasureType+"]"); err != nil {
-		return err
-	}
-	fields, err := parseFields(r, erasureType, erasureFields)
+	q, err := parseErasureQuery(r)
 	if err != nil {
 		return err
 	}
@@ -192,15 +260,9 @@ func (s *Server) createErasureRequest(w http.ResponseWriter, r *http.Request) er
 	if err := s.db.CreateErasureRequest(r.Context(), er); err != nil {
 		return err
 	}
-	nodes, err := s.erasureNodes(r, []*erasured.ErasureRequest{er}, fields)
-	if err != nil {
-		return err
-	}
 	self := s.baseURL(r) + erasurePath + "/" + er.ID
 	w.Header().Set("Location", self)
-	w.Header().Set("ETag", etag(er.Version))
-	s.writeDocument(w, http.StatusCreated, s.resourceDocument(r, self, nodes[0]))
-	return nil
+	return s.writeErasure(w, r, http.StatusCreated, self, er, q)
 }
 
 func (s *Server) getErasureRequest(w http.ResponseWriter, r *http.Request) error {
@@ -208,10 +270,7 @@ func (s *Server) getErasureRequest(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if err := checkQuery(r, "fields["+erasureType+"]"); err != nil {
-		return err
-	}
-	fields, err := parseFields(r, erasureType, erasureFields)
+	q, err := parseErasureQuery(r)
 	if err != nil {
 		return err
 	}
@@ -219,13 +278,7 @@ func (s *Server) getErasureRequest(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	nodes, err := s.erasureNodes(r, []*erasured.ErasureRequest{er}, fields)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("ETag", etag(er.Version))
-	s.writeDocument(w, http.StatusOK, s.resourceDocument(r, s.selfURL(r), nodes[0]))
-	return nil
+	return s.writeErasure(w, r, http.StatusOK, s.selfURL(r), er, q)
 }
 
 // requiredString decodes a string attribute that must be present and not null.
