@@ -3,10 +3,12 @@ package resources
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/google/jsonapi"
+	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
 	"github.com/erasured/erasured"
@@ -279,6 +281,63 @@ func (s *Server) getErasureRequest(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	return s.writeErasure(w, r, http.StatusOK, s.selfURL(r), er, q)
+}
+
+// patchErasureRequest takes a service's report as a JSON:API PATCH whose attributes are
+// the members of the workflow endpoint's body, with its rules (decodeReport, and
+// erasured.ErasureRequest.Apply). Every other attribute, the read-only ones included, is
+// a 400 pointing at it. The event names the API key as the actor.
+func (s *Server) patchErasureRequest(w http.ResponseWriter, r *http.Request) error {
+	key, err := s.authorize(r, erasured.ScopeErasureWorkflow)
+	if err != nil {
+		return err
+	}
+	q, err := parseErasureQuery(r)
+	if err != nil {
+		return err
+	}
+	version, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	in, err := decodeResource(r)
+	if err != nil {
+		return err
+	}
+	if err := checkType(in, erasureType); err != nil {
+		return err
+	}
+	id := mux.Vars(r)["id"]
+	if in.ID == nil {
+		return bodyError("/data/id", "data.id must name the erasure request this PATCH changes")
+	}
+	if !sameID(*in.ID, id) {
+		return &apiError{status: http.StatusConflict, code: "conflict", pointer: "/data/id",
+			detail: fmt.Sprintf("data.id %q does not match the id %q in the URL", *in.ID, id)}
+	}
+	for k := range in.Other {
+		return bodyError("/data/"+k, "unknown member %q of a resource object; attributes go in data.attributes", k)
+	}
+	rep, err := decodeReport(in.Attributes, "/data/attributes/")
+	if err != nil {
+		return err
+	}
+	er, err := s.db.UpdateErasureRequest(r.Context(), key.StoreID, id, key.Name, version, rep)
+	if err != nil {
+		return err
+	}
+	return s.writeErasure(w, r, http.StatusOK, s.selfURL(r), er, q)
+}
+
+// sameID reports whether a and b name one erasure request: its id is a uuid, and
+// storage finds it by any spelling of that uuid (upper case, say).
+func sameID(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ua, errA := uuid.Parse(a)
+	ub, errB := uuid.Parse(b)
+	return errA == nil && errB == nil && ua == ub
 }
 
 // requiredString decodes a string attribute that must be present and not null.

@@ -79,6 +79,7 @@ func (s *Server) routes() {
 	s.jsonapiRoute(erasures, s.listErasureRequests, http.MethodGet)
 	s.jsonapiRoute(erasures, s.createErasureRequest, http.MethodPost)
 	s.jsonapiRoute(erasures+"/{id}", s.getErasureRequest, http.MethodGet)
+	s.jsonapiRoute(erasures+"/{id}", s.patchErasureRequest, http.MethodPatch)
 	s.jsonapiRoute(erasures+"/{id}/events", s.listErasureEvents, http.MethodGet)
 
 	// The identity service's endpoint speaks plain JSON, its errors included, and is
