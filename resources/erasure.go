@@ -216,6 +216,10 @@ func (s *Server) createErasureRequest(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
+	idem, err := readIdempotencyKey(r)
+	if err != nil {
+		return err
+	}
 	in, err := decodeResource(r)
 	if err != nil {
 		return err
@@ -259,7 +263,20 @@ func (s *Server) createErasureRequest(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return pointTo(err, base)
 	}
-	if err := s.db.CreateErasureRequest(r.Context(), er); err != nil {
+	if idem == nil {
+		err = s.db.CreateErasureRequest(r.Context(), er)
+	} else {
+		var (
+			id       string
+			replayed bool
+		)
+		id, replayed, err = idem.create(r.Context(), s.db, key.StoreID, erasureType, s.db.ErasureRequestCreator(er))
+		if err == nil && replayed {
+			// The answer to the first POST, with the request as it is now.
+			er, err = s.db.ErasureRequest(r.Context(), key.StoreID, id)
+		}
+	}
+	if err != nil {
 		return err
 	}
 	self := s.baseURL(r) + erasurePath + "/" + er.ID
