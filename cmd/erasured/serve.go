@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/pagination"
 	"github.com/erasured/erasured/resources"
 	"github.com/erasured/erasured/storage"
+	"github.com/erasured/erasured/workers"
 )
 
 // Main is the running server: Run starts it, Close stops it gracefully.
@@ -22,6 +24,9 @@ type Main struct {
 	databaseURL     string
 	shutdownTimeout time.Duration
 	cfg             resources.Config
+	erasureServices []string
+	erasureLease    time.Duration
+	erasurePoll     time.Duration
 	stdout          io.Writer
 	log             *slog.Logger
 
@@ -29,6 +34,9 @@ type Main struct {
 	listener net.Listener
 	server   *http.Server
 	served   chan error
+	// stopWorker ends the erasure worker, which then sends Run's result on worked.
+	stopWorker context.CancelFunc
+	worked     chan error
 }
 
 func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string) (*Main, error) {
@@ -47,8 +55,25 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	f.fromEnv("request-timeout", "ERASURED_REQUEST_TIMEOUT")
 	f.DurationVar(&m.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGTERM")
 	f.fromEnv("shutdown-timeout", "ERASURED_SHUTDOWN_TIMEOUT")
+	services := f.String("erasure-services", "", "comma-separated services besides this server that must each report before an erasure request completes (default none: it completes once this server has erased what it holds)")
+	f.fromEnv("erasure-services", "ERASURED_ERASURE_SERVICES")
+	f.DurationVar(&m.erasureLease, "erasure-lease", time.Minute, "how long the erasure worker's claim keeps other processes off a request; a dead process's claim is taken up after it")
+	f.fromEnv("erasure-lease", "ERASURED_ERASURE_LEASE")
+	f.DurationVar(&m.erasurePoll, "erasure-poll", time.Second, "how often the erasure worker looks for new erasure requests when it has none")
+	f.fromEnv("erasure-poll", "ERASURED_ERASURE_POLL")
 	if err := f.parse(args); err != nil {
 		return nil, err
+	}
+	for s := range strings.SplitSeq(*services, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			m.erasureServices = append(m.erasureServices, s)
+		}
+	}
+	if err := erasured.ValidateServices(m.erasureServices); err != nil {
+		return nil, fmt.Errorf("--erasure-services: %w", err)
+	}
+	if m.erasureLease <= 0 || m.erasurePoll <= 0 {
+		return nil, errors.New("--erasure-lease and --erasure-poll must be positive")
 	}
 	if m.cfg.PageLength < 1 || m.cfg.PageLength > pagination.MaxLimit {
 		return nil, fmt.Errorf("--page-length must be from 1 to %d", pagination.MaxLimit)
@@ -60,10 +85,11 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	return m, nil
 }
 
-// Run opens the database, makes the first API key on an empty one, and starts serving.
-// It returns once the listener is bound, so a taken port fails at once.
+// Run opens the database, makes the first API key on an empty one, and starts serving
+// and the erasure worker. It returns once the listener is bound, so a taken port fails
+// at once.
 func (m *Main) Run(ctx context.Context) error {
-	db, err := storage.Open(ctx, m.databaseURL)
+	db, err := storage.Open(ctx, m.databaseURL, storage.WithErasureServices(m.erasureServices))
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -86,7 +112,16 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(ln) }()
-	m.log.Info("listening", "addr", ln.Addr().String(), "database", db.Dialect())
+
+	// The worker outlives ctx, the signal that stops the program, so that it keeps
+	// taking up the erasure requests created while the server drains; Close stops it
+	// after that, and before the database closes.
+	workerCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	m.stopWorker, m.worked = stop, make(chan error, 1)
+	w := &workers.Erasure{DB: db, Lease: m.erasureLease, Poll: m.erasurePoll, Log: m.log}
+	go func() { m.worked <- w.Run(workerCtx) }()
+
+	m.log.Info("listening", "addr", ln.Addr().String(), "database", db.Dialect(), "erasure_services", m.erasureServices)
 	return nil
 }
 
@@ -94,7 +129,9 @@ func (m *Main) Run(ctx context.Context) error {
 func (m *Main) Addr() string { return m.listener.Addr().String() }
 
 // Close stops accepting connections, lets in-flight requests finish within the
-// shutdown timeout, and closes the database. Closing twice is harmless.
+// shutdown timeout, then stops the erasure worker and waits for it (an erasure it was
+// doing rolls back, to be done again after its lease), and closes the database.
+// Closing twice is harmless.
 func (m *Main) Close() error {
 	var errs []error
 	if m.server != nil {
@@ -106,6 +143,11 @@ func (m *Main) Close() error {
 		}
 		m.server = nil
 		m.log.Info("stopped")
+	}
+	if m.stopWorker != nil {
+		m.stopWorker()
+		errs = append(errs, <-m.worked)
+		m.stopWorker = nil
 	}
 	if m.db != nil {
 		errs = append(errs, m.db.Close())
