@@ -215,6 +215,27 @@ func parseFields(r *http.Request, typ string, fields []string) (fieldset, error)
 	return set, nil
 }
 
+// parseInclude reads include=a,b against the relationship paths the endpoint can
+// include. It returns nil when r has no include, and otherwise the set of paths asked
+// for, empty for include= (which asks for nothing, and still gets an empty included).
+func parseInclude(r *http.Request, paths ...string) (map[string]bool, error) {
+	raw, ok := r.URL.Query()["include"]
+	if !ok {
+		return nil, nil
+	}
+	set := map[string]bool{}
+	if raw[0] == "" {
+		return set, nil
+	}
+	for _, p := range strings.Split(raw[0], ",") {
+		if !slices.Contains(paths, p) {
+			return nil, paramError("include", "cannot include %q; this endpoint can include %s", p, strings.Join(paths, ", "))
+		}
+		set[p] = true
+	}
+	return set, nil
+}
+
 // apply keeps only the fieldset's members of a marshalled resource object.
 func (f fieldset) apply(n *jsonapi.Node) {
 	if f == nil {
@@ -270,8 +291,9 @@ type resourceIn struct {
 	Other map[string]json.RawMessage
 }
 
-// decodeResource reads a single-resource request document.
-func decodeResource(r *http.Request) (*resourceIn, error) {
+// readBody reads the request body, which observe limits to MaxBodyBytes: past that it
+// returns the *http.MaxBytesError that answers 413.
+func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -279,6 +301,15 @@ func decodeResource(r *http.Request) (*resourceIn, error) {
 			return nil, err
 		}
 		return nil, bodyError("", "reading the request body: %v", err)
+	}
+	return body, nil
+}
+
+// decodeResource reads a single-resource request document.
+func decodeResource(r *http.Request) (*resourceIn, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return nil, err
 	}
 	var top map[string]json.RawMessage
 	if err := strictJSON(body, &top); err != nil {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/google/jsonapi"
+	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
 	"github.com/erasured/erasured"
@@ -47,7 +49,50 @@ type erasureView struct {
 // JSONAPILinks gives each erasure_request its links.self.
 func (v *erasureView) JSONAPILinks() *jsonapi.Links { return &jsonapi.Links{"self": v.self} }
 
-func (s *Server) erasureNodes(r *http.Request, rs []*erasured.ErasureRequest, fields fieldset) ([]*jsonapi.Node, error) {
+// erasureQuery is what the query string asks of a response that holds erasure requests.
+type erasureQuery struct {
+	fields      fieldset // fields[erasure_request]
+	eventFields fieldset // fields[erasure_event], for the included events
+	// include is nil without include=; with include=events the response carries the
+	// requests' events in included and links them from the events relationship.
+	include map[string]bool
+}
+
+// parseErasureQuery checks r's query string against the parameters every erasure
+// request response honours and extra, and reads the ones that shape the response.
+func parseErasureQuery(r *http.Request, extra ...string) (erasureQuery, error) {
+	var q erasureQuery
+	err := checkQuery(r, append([]string{"include", "fields[" + erasureType + "]", "fields[" + eventType + "]"}, extra...)...)
+	if err != nil {
+		return q, err
+	}
+	if q.fields, err = parseFields(r, erasureType, erasureFields); err != nil {
+		return q, err
+	}
+	if q.eventFields, err = parseFields(r, eventType, eventFields); err != nil {
+		return q, err
+	}
+	q.include, err = parseInclude(r, "events")
+	return q, err
+}
+
+// erasureResources marshals rs as q asks: their resource objects, and, when q includes
+// events, the events of them all for included, read in one query. included is nil
+// when q has no include.
+func (s *Server) erasureResources(r *http.Request, storeID string, rs []*erasured.ErasureRequest, q erasureQuery) (data, included []*jsonapi.Node, err error) {
+	var events map[string][]erasured.Event
+	if q.include["events"] {
+		ids := make([]string, len(rs))
+		for i, e := range rs {
+			ids[i] = e.ID
+		}
+		if events, err = s.db.ErasureEventsFor(r.Context(), storeID, ids); err != nil {
+			return nil, nil, err
+		}
+	}
+	if q.include != nil {
+		included = []*jsonapi.Node{}
+	}
 	views := make([]*erasureView, len(rs))
 	for i, e := range rs {
 		status, description := e.View()
@@ -60,17 +105,44 @@ func (s *Server) erasureNodes(r *http.Request, rs []*erasured.ErasureRequest, fi
 			self: s.baseURL(r) + erasurePath + "/" + e.ID,
 		}
 	}
-	nodes, err := marshalNodes(views)
+	data, err = marshalNodes(views)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	for i, n := range nodes {
-		n.Relationships = map[string]any{
-			"events": map[string]any{"links": map[string]any{"related": views[i].self + "/events"}},
+	for i, n := range data {
+		rel := map[string]any{"links": map[string]any{"related": views[i].self + "/events"}}
+		if events != nil {
+			evs := events[rs[i].ID]
+			linkage := make([]map[string]string, len(evs))
+			for j, ev := range evs {
+				linkage[j] = map[string]string{"type": eventType, "id": strconv.FormatInt(ev.ID, 10)}
+			}
+			rel["data"] = linkage
+			nodes, err := eventNodes(evs, q.eventFields)
+			if err != nil {
+				return nil, nil, err
+			}
+			included = append(included, nodes...)
 		}
-		fields.apply(n)
+		n.Relationships = map[string]any{"events": rel}
+		q.fields.apply(n)
 	}
-	return nodes, nil
+	return data, included, nil
+}
+
+// writeErasure answers with er as a single-resource document shaped by q, with its ETag.
+func (s *Server) writeErasure(w http.ResponseWriter, r *http.Request, status int, self string, er *erasured.ErasureRequest, q erasureQuery) error {
+	data, included, err := s.erasureResources(r, er.StoreID, []*erasured.ErasureRequest{er}, q)
+	if err != nil {
+		return err
+	}
+	doc := s.resourceDocument(r, self, data[0])
+	if included != nil {
+		doc.Included = included
+	}
+	w.Header().Set("ETag", etag(er.Version))
+	s.writeDocument(w, status, doc)
+	return nil
 }
 
 // erasureSortable are the attributes sort= accepts: the filterable ones.
@@ -87,33 +159,33 @@ func (s *Server) listErasureRequests(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if err := checkQuery(r, "filter", "sort", "page[offset]", "page[limit]", "page[number]", "fields["+erasureType+"]"); err != nil {
+	q, err := parseErasureQuery(r, "filter", "sort", "page[offset]", "page[limit]", "page[number]")
+	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
 	opts := erasured.ListOptions{StoreID: key.StoreID}
-	if opts.Filter, err = filters.Parse(q.Get("filter"), erasured.ErasureRequestAttributes); err != nil {
+	if opts.Filter, err = filters.Parse(r.URL.Query().Get("filter"), erasured.ErasureRequestAttributes); err != nil {
 		return err
 	}
 	if opts.Sort, err = parseSort(r, erasureSortable()); err != nil {
 		return err
 	}
-	if opts.Page, err = pagination.Parse(q, s.cfg.PageLength); err != nil {
-		return err
-	}
-	fields, err := parseFields(r, erasureType, erasureFields)
-	if err != nil {
+	if opts.Page, err = pagination.Parse(r.URL.Query(), s.cfg.PageLength); err != nil {
 		return err
 	}
 	rs, total, err := s.db.ErasureRequests(r.Context(), opts)
 	if err != nil {
 		return err
 	}
-	nodes, err := s.erasureNodes(r, rs, fields)
+	data, included, err := s.erasureResources(r, key.StoreID, rs, q)
 	if err != nil {
 		return err
 	}
-	s.writeDocument(w, http.StatusOK, s.pageDocument(r, erasurePath, nodes, opts.Page, total))
+	doc := s.pageDocument(r, erasurePath, data, opts.Page, total)
+	if included != nil {
+		doc.Included = included
+	}
+	s.writeDocument(w, http.StatusOK, doc)
 	return nil
 }
 
@@ -140,10 +212,11 @@ func (s *Server) createErasureRequest(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	if err := checkQuery(r, "fields["+erasureType+"]"); err != nil {
+	q, err := parseErasureQuery(r)
+	if err != nil {
 		return err
 	}
-	fields, err := parseFields(r, erasureType, erasureFields)
+	idem, err := readIdempotencyKey(r)
 	if err != nil {
 		return err
 	}
@@ -190,18 +263,25 @@ func (s *Server) createErasureRequest(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return pointTo(err, base)
 	}
-	if err := s.db.CreateErasureRequest(r.Context(), er); err != nil {
-		return err
+	if idem == nil {
+		err = s.db.CreateErasureRequest(r.Context(), er)
+	} else {
+		var (
+			id       string
+			replayed bool
+		)
+		id, replayed, err = idem.create(r.Context(), s.db, key.StoreID, erasureType, s.db.ErasureRequestCreator(er))
+		if err == nil && replayed {
+			// The answer to the first POST, with the request as it is now.
+			er, err = s.db.ErasureRequest(r.Context(), key.StoreID, id)
+		}
 	}
-	nodes, err := s.erasureNodes(r, []*erasured.ErasureRequest{er}, fields)
 	if err != nil {
 		return err
 	}
 	self := s.baseURL(r) + erasurePath + "/" + er.ID
 	w.Header().Set("Location", self)
-	w.Header().Set("ETag", etag(er.Version))
-	s.writeDocument(w, http.StatusCreated, s.resourceDocument(r, self, nodes[0]))
-	return nil
+	return s.writeErasure(w, r, http.StatusCreated, self, er, q)
 }
 
 func (s *Server) getErasureRequest(w http.ResponseWriter, r *http.Request) error {
@@ -209,10 +289,7 @@ func (s *Server) getErasureRequest(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if err := checkQuery(r, "fields["+erasureType+"]"); err != nil {
-		return err
-	}
-	fields, err := parseFields(r, erasureType, erasureFields)
+	q, err := parseErasureQuery(r)
 	if err != nil {
 		return err
 	}
@@ -220,13 +297,64 @@ func (s *Server) getErasureRequest(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	nodes, err := s.erasureNodes(r, []*erasured.ErasureRequest{er}, fields)
+	return s.writeErasure(w, r, http.StatusOK, s.selfURL(r), er, q)
+}
+
+// patchErasureRequest takes a service's report as a JSON:API PATCH whose attributes are
+// the members of the workflow endpoint's body, with its rules (decodeReport, and
+// erasured.ErasureRequest.Apply). Every other attribute, the read-only ones included, is
+// a 400 pointing at it. The event names the API key as the actor.
+func (s *Server) patchErasureRequest(w http.ResponseWriter, r *http.Request) error {
+	key, err := s.authorize(r, erasured.ScopeErasureWorkflow)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("ETag", etag(er.Version))
-	s.writeDocument(w, http.StatusOK, s.resourceDocument(r, s.selfURL(r), nodes[0]))
-	return nil
+	q, err := parseErasureQuery(r)
+	if err != nil {
+		return err
+	}
+	version, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	in, err := decodeResource(r)
+	if err != nil {
+		return err
+	}
+	if err := checkType(in, erasureType); err != nil {
+		return err
+	}
+	id := mux.Vars(r)["id"]
+	if in.ID == nil {
+		return bodyError("/data/id", "data.id must name the erasure request this PATCH changes")
+	}
+	if !sameID(*in.ID, id) {
+		return &apiError{status: http.StatusConflict, code: "conflict", pointer: "/data/id",
+			detail: fmt.Sprintf("data.id %q does not match the id %q in the URL", *in.ID, id)}
+	}
+	for k := range in.Other {
+		return bodyError("/data/"+k, "unknown member %q of a resource object; attributes go in data.attributes", k)
+	}
+	rep, err := decodeReport(in.Attributes, "/data/attributes/")
+	if err != nil {
+		return err
+	}
+	er, err := s.db.UpdateErasureRequest(r.Context(), key.StoreID, id, key.Name, version, rep)
+	if err != nil {
+		return err
+	}
+	return s.writeErasure(w, r, http.StatusOK, s.selfURL(r), er, q)
+}
+
+// sameID reports whether a and b name one erasure request: its id is a uuid, and
+// storage finds it by any spelling of that uuid (upper case, say).
+func sameID(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ua, errA := uuid.Parse(a)
+	ub, errB := uuid.Parse(b)
+	return errA == nil && errB == nil && ua == ub
 }
 
 // requiredString decodes a string attribute that must be present and not null.
@@ -249,5 +377,3 @@ func pointTo(err error, base string) error {
 	}
 	return err
 }
-
-func etag(version int64) string { return fmt.Sprintf(`"%d"`, version) }

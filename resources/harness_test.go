@@ -66,13 +66,20 @@ func (w testWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// key creates an API key in store with scopes (every scope when none) and returns its token.
+// key creates an API key named "tester" in store with scopes (every scope when none)
+// and returns its token.
 func (e *env) key(store string, scopes ...string) string {
+	e.t.Helper()
+	return e.namedKey("tester", store, scopes...)
+}
+
+// namedKey is key with a name of its own: the actor of the events its changes append.
+func (e *env) namedKey(name, store string, scopes ...string) string {
 	e.t.Helper()
 	if len(scopes) == 0 {
 		scopes = erasured.AllScopes
 	}
-	k, token, err := erasured.NewKey("tester", "tester@example.com", store, scopes, erasured.Now())
+	k, token, err := erasured.NewKey(name, name+"@example.com", store, scopes, erasured.Now())
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -92,6 +92,12 @@ func (s *Server) routes() {
 	s.jsonapiRoute(erasures, s.listErasureRequests, http.MethodGet)
 	s.jsonapiRoute(erasures, s.createErasureRequest, http.MethodPost)
 	s.jsonapiRoute(erasures+"/{id}", s.getErasureRequest, http.MethodGet)
+	s.jsonapiRoute(erasures+"/{id}", s.patchErasureRequest, http.MethodPatch)
+	s.jsonapiRoute(erasures+"/{id}/events", s.listErasureEvents, http.MethodGet)
+
+	// The identity service's endpoint speaks plain JSON, its errors included, and is
+	// not negotiated as JSON:API.
+	s.route(workflowPath, s.handle(plainError, s.reportErasure), http.MethodPatch)
 
 	// The router matches the decoded path, so {request_id} is already unescaped. An
 	// escaped "/" (%2F) decodes to a separator and matches no route: 404, which is the

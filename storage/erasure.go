@@ -125,7 +125,7 @@ func (db *DB) CreateErasureRequest(ctx context.Context, r *erasured.ErasureReque
 
 // ErasureRequestCreator returns the create step that Idempotent runs for a POST of r:
 // it stores r and its creation event in Idempotent's transaction, and names r.ID.
-func (db *DB) ErasureRequestCreator(r *erasured.ErasureRequest) func(context.Context, *sqlx.Tx) (string, error) {
+func (db *DB) ErasureRequestCreator(r *erasured.ErasureRequest) Creator {
 	return func(ctx context.Context, tx *sqlx.Tx) (string, error) {
 		if err := db.createErasure(ctx, tx, r); err != nil {
 			return "", fmt.Errorf("create erasure request: %w", err)

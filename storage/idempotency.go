@@ -12,6 +12,11 @@ import (
 	"github.com/erasured/erasured"
 )
 
+// Creator is the create step of a POST that Idempotent runs: it stores one new resource
+// in tx and returns its id. Naming the type lets the HTTP layer hand creators on without
+// importing a database package.
+type Creator func(ctx context.Context, tx *sqlx.Tx) (resourceID string, err error)
+
 // Idempotent runs a POST that carries an Idempotency-Key at most once per key and store.
 // requestHash identifies the request (the HTTP layer hashes what makes two POSTs the
 // same: method, path and body); resourceType names the kind of resource it creates.
@@ -29,8 +34,7 @@ import (
 // request_id), rolls back, finds the key recorded, and replays the first.
 //
 // It returns EUNPROCESSABLE when key was used with another request, and create's errors.
-func (db *DB) Idempotent(ctx context.Context, storeID, key, requestHash, resourceType string,
-	create func(ctx context.Context, tx *sqlx.Tx) (resourceID string, err error)) (resourceID string, replayed bool, err error) {
+func (db *DB) Idempotent(ctx context.Context, storeID, key, requestHash, resourceType string, create Creator) (resourceID string, replayed bool, err error) {
 	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
 		id, found, err := db.idempotencyKey(ctx, tx, storeID, key, requestHash, resourceType)
 		if err != nil || found {

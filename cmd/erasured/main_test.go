@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/erasured/erasured/storage/storagetest"
 )
@@ -143,5 +144,71 @@ func TestMigrate(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"migrate", "--database-url", "mysql://x"}, &bytes.Buffer{}, &stderr, env(nil)); err == nil {
 		t.Error("an unknown database URL was accepted")
+	}
+}
+
+// call sends one request with a JSON body to the running server.
+func call(t *testing.T, m *Main, method, path, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+m.Addr()+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&doc)
+	return resp.StatusCode, doc
+}
+
+// The program erases in the background, and waits for the services it is told of.
+func TestServeRunsTheErasureWorker(t *testing.T) {
+	t.Parallel()
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "w.db")
+	m, out := start(t, []string{"--erasure-poll", "10ms"}, map[string]string{"DATABASE_URL": dbURL, "ERASURED_ERASURE_SERVICES": " billing, crm "})
+	token := tokenRE.FindString(out.String())
+	status, doc := call(t, m, "POST", "/v2/personal-data/erasure-requests", token,
+		`{"data":{"type":"erasure_request","attributes":{"resource_type":"user","resource_id":"alice"}}}`)
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, doc)
+	}
+	id := doc["data"].(map[string]any)["id"].(string)
+	viewStatus := func() string {
+		_, doc := get(t, m, "/v2/personal-data/erasure-requests/"+id, token)
+		return doc["data"].(map[string]any)["attributes"].(map[string]any)["status"].(string)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for viewStatus() != "IN_PROGRESS" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker did not take the request up: %s", viewStatus())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, svc := range []string{"billing", "crm"} {
+		if status, doc := call(t, m, "PATCH", "/v1/erasure-requests/"+id, token, `{"services_erased":["`+svc+`"]}`); status != http.StatusOK {
+			t.Fatalf("%s's report: %d %v", svc, status, doc)
+		}
+	}
+	if s := viewStatus(); s != "SUCCESS" {
+		t.Errorf("after every service reported: %s", s)
+	}
+}
+
+func TestErasureFlags(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"--erasure-services", "billing,requests"},
+		{"--erasure-services", strings.Repeat("s", 101)},
+		{"--erasure-poll", "0s"},
+		{"--erasure-lease", "-1m"},
+	} {
+		if _, err := newMain(args, &bytes.Buffer{}, &bytes.Buffer{}, env(nil)); err == nil {
+			t.Errorf("%v was accepted", args)
+		}
+	}
+	if _, err := newMain(nil, &bytes.Buffer{}, &bytes.Buffer{}, env(map[string]string{"ERASURED_ERASURE_SERVICES": "requests"})); err == nil {
+		t.Error("ERASURED_ERASURE_SERVICES=requests was accepted")
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/erasured/erasured"
@@ -23,6 +25,9 @@ type Main struct {
 	databaseURL     string
 	shutdownTimeout time.Duration
 	cfg             resources.Config
+	erasureServices []string
+	erasureLease    time.Duration
+	erasurePoll     time.Duration
 	stdout          io.Writer
 	log             *slog.Logger
 
@@ -61,8 +66,25 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	f.fromEnv("rate-burst", "ERASURED_RATE_BURST")
 	f.DurationVar(&m.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGTERM")
 	f.fromEnv("shutdown-timeout", "ERASURED_SHUTDOWN_TIMEOUT")
+	services := f.String("erasure-services", "", "comma-separated services besides this server that must each report before an erasure request completes (default none: it completes once this server has erased what it holds)")
+	f.fromEnv("erasure-services", "ERASURED_ERASURE_SERVICES")
+	f.DurationVar(&m.erasureLease, "erasure-lease", time.Minute, "how long the erasure worker's claim keeps other processes off a request; a dead process's claim is taken up after it")
+	f.fromEnv("erasure-lease", "ERASURED_ERASURE_LEASE")
+	f.DurationVar(&m.erasurePoll, "erasure-poll", time.Second, "how often the erasure worker looks for new erasure requests when it has none")
+	f.fromEnv("erasure-poll", "ERASURED_ERASURE_POLL")
 	if err := f.parse(args); err != nil {
 		return nil, err
+	}
+	for s := range strings.SplitSeq(*services, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			m.erasureServices = append(m.erasureServices, s)
+		}
+	}
+	if err := erasured.ValidateServices(m.erasureServices); err != nil {
+		return nil, fmt.Errorf("--erasure-services: %w", err)
+	}
+	if m.erasureLease <= 0 || m.erasurePoll <= 0 {
+		return nil, errors.New("--erasure-lease and --erasure-poll must be positive")
 	}
 	if m.cfg.PageLength < 1 || m.cfg.PageLength > pagination.MaxLimit {
 		return nil, fmt.Errorf("--page-length must be from 1 to %d", pagination.MaxLimit)
@@ -77,10 +99,11 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	return m, nil
 }
 
-// Run opens the database, makes the first API key on an empty one, and starts serving.
-// It returns once the listener is bound, so a taken port fails at once.
+// Run opens the database, makes the first API key on an empty one, and starts serving
+// and the erasure worker. It returns once the listener is bound, so a taken port fails
+// at once.
 func (m *Main) Run(ctx context.Context) error {
-	db, err := storage.Open(ctx, m.databaseURL)
+	db, err := storage.Open(ctx, m.databaseURL, storage.WithErasureServices(m.erasureServices))
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -104,7 +127,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(ln) }()
 	m.startWorkers(ctx)
-	m.log.Info("listening", "addr", ln.Addr().String(), "database", db.Dialect())
+	m.log.Info("listening", "addr", ln.Addr().String(), "database", db.Dialect(), "erasure_services", m.erasureServices)
 	return nil
 }
 
@@ -114,21 +137,30 @@ func (m *Main) Run(ctx context.Context) error {
 func (m *Main) startWorkers(ctx context.Context) {
 	ctx, m.stopWorkers = context.WithCancel(context.WithoutCancel(ctx))
 	m.workersDone = make(chan struct{})
-	deletions := &workers.Deletion{
-		DB: m.db,
-		// A deletion is one short transaction; a minute leaves it ample room before
-		// another process may take it over.
-		Lease: time.Minute,
-		// An idle worker looks for work once a second: soon enough for a client that
-		// polls its deletion's status, and one cheap query a second costs nothing.
-		Poll: time.Second,
-		Log:  m.log,
+	jobs := []interface{ Run(context.Context) error }{
+		&workers.Erasure{DB: m.db, Lease: m.erasureLease, Poll: m.erasurePoll, Log: m.log},
+		&workers.Deletion{
+			DB: m.db,
+			// A deletion is one short transaction; a minute leaves it ample room before
+			// another process may take it over.
+			Lease: time.Minute,
+			// An idle worker looks for work once a second: soon enough for a client that
+			// polls its deletion's status, and one cheap query a second costs nothing.
+			Poll: time.Second,
+			Log:  m.log,
+		},
+	}
+	var wg sync.WaitGroup
+	for _, job := range jobs {
+		wg.Go(func() {
+			if err := job.Run(ctx); err != nil {
+				m.log.Error("background worker stopped", "err", err)
+			}
+		})
 	}
 	go func() {
-		defer close(m.workersDone)
-		if err := deletions.Run(ctx); err != nil {
-			m.log.Error("deletion worker stopped", "err", err)
-		}
+		wg.Wait()
+		close(m.workersDone)
 	}()
 }
 
