@@ -58,3 +58,28 @@ func TestCreateErasureRequestIdempotencyKey(t *testing.T) {
 		}
 	})
 }
+
+func TestCreateRequestIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	const body = `{"data":{"type":"requests","attributes":{"request_id":"r-1","requested_by":"alice","content":"hello"}}}`
+	eachStore(t, func(t *testing.T, e *env) {
+		token := e.key("s1")
+		first := e.do("POST", requestsPath, token, body, "Idempotency-Key", "note-1").want(t, http.StatusCreated)
+		replay := e.do("POST", requestsPath, token, body, "Idempotency-Key", "note-1").want(t, http.StatusCreated)
+		if replay.data(t)["id"] != "r-1" || replay.Header.Get("Location") != first.Header.Get("Location") ||
+			attrs(replay.data(t))["created_at"] != attrs(first.data(t))["created_at"] {
+			t.Errorf("replay\n%s\nfirst\n%s", replay.Body, first.Body)
+		}
+		// Without the key, the same request_id is a duplicate.
+		e.do("POST", requestsPath, token, body).wantError(t, http.StatusConflict, "")
+		e.do("POST", requestsPath, token, strings.Replace(body, "hello", "bye", 1), "Idempotency-Key", "note-1").
+			wantError(t, http.StatusUnprocessableEntity, "")
+		// A new key with a request_id that exists is a conflict, and records no key.
+		e.do("POST", requestsPath, token, body, "Idempotency-Key", "note-2").wantError(t, http.StatusConflict, "")
+		e.do("POST", requestsPath, token, strings.Replace(body, "r-1", "r-2", 1), "Idempotency-Key", "note-2").
+			want(t, http.StatusCreated)
+		if n := len(e.do("GET", requestsPath, token, nil).want(t, http.StatusOK).list(t)); n != 2 {
+			t.Errorf("%d requests stored, want 2", n)
+		}
+	})
+}

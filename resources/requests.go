@@ -147,6 +147,10 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	idem, err := readIdempotencyKey(r)
+	if err != nil {
+		return err
+	}
 	in, err := decodeRequestDocument(r)
 	if err != nil {
 		return err
@@ -165,7 +169,20 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return pointTo(err, "/data/attributes/")
 	}
-	if err := s.db.CreateRequest(r.Context(), req); err != nil {
+	if idem == nil {
+		err = s.db.CreateRequest(r.Context(), req)
+	} else {
+		var (
+			id       string
+			replayed bool
+		)
+		id, replayed, err = idem.create(r.Context(), s.db, key.StoreID, requestType, s.db.RequestCreator(req))
+		if err == nil && replayed {
+			// The answer to the first POST, with the request as it is now.
+			req, err = s.db.Request(r.Context(), key.StoreID, id)
+		}
+	}
+	if err != nil {
 		return err
 	}
 	nodes, err := s.requestNodes(r, []*erasured.Request{req}, fields)

@@ -125,6 +125,16 @@ func (db *DB) CreateRequest(ctx context.Context, r *erasured.Request) error {
 	return nil
 }
 
+// RequestCreator is the step that stores r, for Idempotent.
+func (db *DB) RequestCreator(r *erasured.Request) Creator {
+	return func(ctx context.Context, tx *sqlx.Tx) (string, error) {
+		if err := db.insertRequest(ctx, tx, r); err != nil {
+			return "", fmt.Errorf("create request %q: %w", r.RequestID, err)
+		}
+		return r.RequestID, nil
+	}
+}
+
 // insertRequest is CreateRequest within a transaction of the caller's, such as one that
 // also records an Idempotency-Key. On PostgreSQL an ECONFLICT aborts that transaction.
 func (db *DB) insertRequest(ctx context.Context, e sqlx.ExtContext, r *erasured.Request) error {
