@@ -12,6 +12,10 @@
 // contract says. The background erasure worker must leave its erasure requests alone
 // while it runs (the test starts the server with --erasure-poll 1h), or the statuses it
 // checks move under it.
+//
+// Everything goes through kitsu's API; headers such as Idempotency-Key and If-Match are
+// its per-request headers. Left out: the workflow endpoint (PATCH /v1/erasure-requests/…),
+// which is plain JSON, not JSON:API, where kitsu would wrap any body in {"data":…}.
 import Kitsu from 'kitsu'
 
 const base = (process.env.ERASURED_URL || '').replace(/\/+$/, '')
