@@ -3,6 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/erasured/erasured/openapi"
 	"github.com/erasured/erasured/storage/storagetest"
 )
 
@@ -51,7 +57,7 @@ func TestJavaScriptClient(t *testing.T) {
 			cmd := exec.CommandContext(ctx, node, "roundtrip.mjs")
 			cmd.Dir = clientDir
 			cmd.Env = append(os.Environ(),
-				"ERASURED_URL=http://"+m.Addr(),
+				"ERASURED_URL="+checkingProxy(t, m.Addr()),
 				"ERASURED_TOKEN="+strings.TrimSpace(stdout.String()))
 			out, err := cmd.CombinedOutput()
 			if err != nil {
@@ -60,4 +66,31 @@ func TestJavaScriptClient(t *testing.T) {
 			t.Logf("%s", bytes.TrimSpace(out))
 		})
 	}
+}
+
+// checkingProxy serves a reverse proxy to the server at addr that holds every response
+// to /openapi.json, as the resources tests do theirs, and returns its URL. The Host header
+// passes through, so the server's absolute links lead back through the proxy.
+func checkingProxy(t *testing.T, addr string) string {
+	t.Helper()
+	v, err := openapi.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: addr})
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		if err := v.Check(resp.Request, resp.StatusCode, resp.Header, body); err != nil {
+			t.Errorf("a response to the JavaScript client breaks /openapi.json:\n%v", err)
+		}
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
