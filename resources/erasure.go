@@ -87,7 +87,7 @@ func (s *Server) listErasureRequests(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if err := checkQuery(r, "filter", "sort", "page[offset]", "page[limit]", "page[number]", "fields["+erasureType+"]"); err != nil {
+	if err := checkQuery(r, append([]string{"filter", "sort", "fields[" + erasureType + "]"}, pageParams...)...); err != nil {
 		return err
 	}
 	q := r.URL.Query()
@@ -98,22 +98,22 @@ func (s *Server) listErasureRequests(w http.ResponseWriter, r *http.Request) err
 	if opts.Sort, err = parseSort(r, erasureSortable()); err != nil {
 		return err
 	}
-	if opts.Page, err = pagination.Parse(q, s.cfg.PageLength); err != nil {
+	if err = readPage(q, s.cfg.PageLength, &opts); err != nil {
 		return err
 	}
 	fields, err := parseFields(r, erasureType, erasureFields)
 	if err != nil {
 		return err
 	}
-	rs, total, err := s.db.ErasureRequests(r.Context(), opts)
+	page, err := s.db.ErasureRequestPage(r.Context(), opts)
 	if err != nil {
 		return err
 	}
-	nodes, err := s.erasureNodes(r, rs, fields)
+	nodes, err := s.erasureNodes(r, page.Items, fields)
 	if err != nil {
 		return err
 	}
-	s.writeDocument(w, http.StatusOK, s.pageDocument(r, erasurePath, nodes, opts.Page, total))
+	s.writeDocument(w, http.StatusOK, listDocument(s, r, erasurePath, nodes, opts, page))
 	return nil
 }
 
