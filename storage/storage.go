@@ -118,8 +118,15 @@ func openPostgres(databaseURL string) (*DB, error) {
 	q := u.Query()
 	if q.Get("connect_timeout") == "" {
 		q.Set("connect_timeout", "5")
-		u.RawQuery = q.Encode()
 	}
+	// One round trip per statement instead of two: without it lib/pq prepares each
+	// statement and waits for the answer before it binds and runs it. The cost is that
+	// []byte arguments would be sent in binary format, which a text or jsonb column
+	// refuses; storage binds none (JSON goes as text, see jsonColumn).
+	if q.Get("binary_parameters") == "" {
+		q.Set("binary_parameters", "yes")
+	}
+	u.RawQuery = q.Encode()
 	db, err := sqlx.Open("postgres", u.String())
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
