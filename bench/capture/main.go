@@ -129,16 +129,21 @@ func capture(ctx context.Context, dbURL, token, out, filter, after, id string) e
 
 var placeholder = regexp.MustCompile(`\$([0-9]+)`)
 
-// write saves stmts as NAME.sql and NAME.args. An argument equal to newID (a row the
-// script inserts) becomes :id, minted per transaction; a POST runs in one transaction.
+// write saves stmts as NAME.sql and NAME.args. When newID is set, the request created
+// a row: an argument equal to it becomes :id, minted per run of the script, and the
+// statements after the first (the key look-up) run in one transaction, as the
+// server's create does.
 func write(name string, stmts []statement, newID string) error {
 	var script strings.Builder
 	var vars []string
 	if newID != "" {
-		script.WriteString("SELECT gen_random_uuid() AS id \\gset\nBEGIN;\n")
+		script.WriteString("SELECT gen_random_uuid() AS id \\gset\n")
 	}
 	n := 0
-	for _, st := range stmts {
+	for k, st := range stmts {
+		if newID != "" && k == 1 {
+			script.WriteString("BEGIN;\n")
+		}
 		names := make([]string, len(st.args))
 		for i, a := range st.args {
 			v, null, err := text(a)
