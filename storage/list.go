@@ -111,7 +111,8 @@ func orderBy(t table, sorts []erasured.Sort) ([]string, error) {
 }
 
 // orderTerm is one ORDER BY term. NULLs sort as if greater than every value, in both
-// directions, which is what both dialects do by default in ascending order.
+// directions: PostgreSQL's default, which the explicit NULLS LAST and NULLS FIRST make
+// SQLite's too (its default is the opposite).
 func orderTerm(name string, desc, nullable bool) string {
 	switch {
 	case desc && nullable:
