@@ -67,12 +67,14 @@ type Sort struct {
 	Desc      bool
 }
 
-// ListOptions selects one page of a collection within a store.
+// ListOptions selects one page of a collection within a store: the offset page Page,
+// or the cursor page Cursor when it is set.
 type ListOptions struct {
 	StoreID string
 	Filter  filters.Expr
 	Sort    []Sort
 	Page    pagination.Page
+	Cursor  *pagination.CursorPage
 }
 
 // Now returns the current time in UTC, truncated to the microsecond: the precision both

@@ -1,6 +1,7 @@
-// Package pagination owns offset paging for list endpoints: it parses
-// page[offset] and page[limit], computes meta.page, and builds the
-// first/last/prev/next/self links.
+// Package pagination owns paging for list endpoints: offset paging (page[offset] and
+// page[limit]) and cursor paging (page[size], page[after] and page[before], as the
+// JSON:API cursor pagination profile defines it). It parses the parameters, encodes
+// and decodes the opaque cursors, computes meta.page, and builds the page links.
 //
 // It is pure: it never touches a database, never writes an HTTP response and
 // never rejects query parameters that are not its own (the HTTP layer does
@@ -42,6 +43,11 @@ type Page struct {
 type Error struct {
 	Parameter string // e.g. "page[limit]"
 	Detail    string
+	// Type is the error's type link, for the errors the cursor pagination profile
+	// defines (TypeMaxSizeExceeded, TypeInvalidParameterValue); empty otherwise.
+	Type string
+	// MaxSize is the largest page[size], for TypeMaxSizeExceeded (meta.page.maxSize).
+	MaxSize int
 }
 
 func (e *Error) Error() string { return e.Detail }

@@ -156,7 +156,7 @@ func checkQuery(r *http.Request, allowed ...string) error {
 	for k, vs := range r.URL.Query() {
 		if !slices.Contains(allowed, k) {
 			if strings.HasPrefix(k, "page[") {
-				return paramError(k, "%s is not supported; use page[offset] and page[limit]", k)
+				return paramError(k, "%s is not supported; use page[offset] and page[limit], or page[size] with page[after] or page[before]", k)
 			}
 			if len(allowed) == 0 {
 				return paramError(k, "unknown query parameter %q; this endpoint accepts none", k)

@@ -159,7 +159,7 @@ func (s *Server) listErasureRequests(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	q, err := parseErasureQuery(r, "filter", "sort", "page[offset]", "page[limit]", "page[number]")
+	q, err := parseErasureQuery(r, append([]string{"filter", "sort"}, pageParams...)...)
 	if err != nil {
 		return err
 	}
@@ -170,18 +170,18 @@ func (s *Server) listErasureRequests(w http.ResponseWriter, r *http.Request) err
 	if opts.Sort, err = parseSort(r, erasureSortable()); err != nil {
 		return err
 	}
-	if opts.Page, err = pagination.Parse(r.URL.Query(), s.cfg.PageLength); err != nil {
+	if err = readPage(r.URL.Query(), s.cfg.PageLength, &opts); err != nil {
 		return err
 	}
-	rs, total, err := s.db.ErasureRequests(r.Context(), opts)
+	page, err := s.db.ErasureRequestPage(r.Context(), opts)
 	if err != nil {
 		return err
 	}
-	data, included, err := s.erasureResources(r, key.StoreID, rs, q)
+	data, included, err := s.erasureResources(r, key.StoreID, page.Items, q)
 	if err != nil {
 		return err
 	}
-	doc := s.pageDocument(r, erasurePath, data, opts.Page, total)
+	doc := listDocument(s, r, erasurePath, data, opts, page)
 	if included != nil {
 		doc.Included = included
 	}

@@ -203,7 +203,7 @@ func TestErrorsForUnknownPathsAndMethods(t *testing.T) {
 		}
 		e.do("GET", erasures+"?colour=red", token, nil).wantError(t, 400, "colour")
 		e.do("GET", erasures+"?page[number]=2", token, nil).wantError(t, 400, "page[number]")
-		e.do("GET", erasures+"?page[size]=2", token, nil).wantError(t, 400, "page[size]")
+		e.do("GET", erasures+"?page[size]=0", token, nil).wantError(t, 400, "page[size]")
 		e.do("GET", erasures+"?sort=colour", token, nil).wantError(t, 400, "sort")
 		e.do("GET", erasures+"?sort=created_at,-created_at", token, nil).wantError(t, 400, "sort")
 		e.do("GET", erasures+"?fields[erasure_request]=colour", token, nil).wantError(t, 400, "fields[erasure_request]")

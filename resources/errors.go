@@ -60,6 +60,10 @@ type problem struct {
 	// retryAfter is the Retry-After of a refusal the client may repeat later, in
 	// seconds; 0 for none.
 	retryAfter int
+	// typ and maxSize are the cursor pagination profile's links.type and
+	// meta.page.maxSize, for JSON:API error documents.
+	typ     string
+	maxSize int
 }
 
 // problemOf turns any error into what the client is told. Errors outside the
@@ -82,7 +86,8 @@ func problemOf(r *http.Request, log *slog.Logger, err error) problem {
 	case errors.As(err, &filter):
 		return problem{status: http.StatusBadRequest, code: "invalid_filter", detail: filter.Detail, parameter: "filter"}
 	case errors.As(err, &page):
-		return problem{status: http.StatusBadRequest, code: "invalid_page", detail: page.Detail, parameter: page.Parameter}
+		return problem{status: http.StatusBadRequest, code: "invalid_page", detail: page.Detail, parameter: page.Parameter,
+			typ: page.Type, maxSize: page.MaxSize}
 	case errors.As(err, &syntax), errors.As(err, &badType):
 		return problem{status: http.StatusBadRequest, code: "invalid_body", detail: "the request body is not valid JSON: " + err.Error()}
 	case errors.As(err, &domain) && domain.Code != erasured.EINTERNAL:
@@ -130,11 +135,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, render errorRender
 
 // errorObject is a JSON:API error object.
 type errorObject struct {
-	Status string       `json:"status"`
-	Code   string       `json:"code"`
-	Title  string       `json:"title"`
-	Detail string       `json:"detail"`
-	Source *errorSource `json:"source,omitempty"`
+	Status string         `json:"status"`
+	Code   string         `json:"code"`
+	Title  string         `json:"title"`
+	Detail string         `json:"detail"`
+	Source *errorSource   `json:"source,omitempty"`
+	Links  map[string]any `json:"links,omitempty"`
+	Meta   map[string]any `json:"meta,omitempty"`
 }
 
 type errorSource struct {
@@ -147,6 +154,13 @@ func jsonapiError(s *Server, w http.ResponseWriter, r *http.Request, p problem) 
 	e := errorObject{Status: fmt.Sprint(p.status), Code: p.code, Title: http.StatusText(p.status), Detail: p.detail}
 	if p.pointer != "" || p.parameter != "" {
 		e.Source = &errorSource{Pointer: p.pointer, Parameter: p.parameter}
+	}
+	if p.typ != "" {
+		// JSON:API 1.1 makes links.type one link; the profile's draft showed an array.
+		e.Links = map[string]any{"type": p.typ}
+	}
+	if p.maxSize > 0 {
+		e.Meta = map[string]any{"page": map[string]int{"maxSize": p.maxSize}}
 	}
 	s.writeDocument(w, p.status, &document{
 		Links:  map[string]any{"describedby": s.baseURL(r) + "/openapi.json"},

@@ -16,7 +16,6 @@ import (
 
 	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/filters"
-	"github.com/erasured/erasured/pagination"
 )
 
 const (
@@ -105,7 +104,7 @@ func (s *Server) listRequests(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := checkQuery(r, "filter", "sort", "page[offset]", "page[limit]", "page[number]", "fields["+requestType+"]"); err != nil {
+	if err := checkQuery(r, append([]string{"filter", "sort", "fields[" + requestType + "]"}, pageParams...)...); err != nil {
 		return err
 	}
 	q := r.URL.Query()
@@ -116,22 +115,22 @@ func (s *Server) listRequests(w http.ResponseWriter, r *http.Request) error {
 	if opts.Sort, err = parseSort(r, requestSortable()); err != nil {
 		return err
 	}
-	if opts.Page, err = pagination.Parse(q, s.cfg.PageLength); err != nil {
+	if err = readPage(q, s.cfg.PageLength, &opts); err != nil {
 		return err
 	}
 	fields, err := parseFields(r, requestType, requestFields)
 	if err != nil {
 		return err
 	}
-	rs, total, err := s.db.Requests(r.Context(), opts)
+	page, err := s.db.RequestPage(r.Context(), opts)
 	if err != nil {
 		return err
 	}
-	nodes, err := s.requestNodes(r, rs, fields)
+	nodes, err := s.requestNodes(r, page.Items, fields)
 	if err != nil {
 		return err
 	}
-	s.writeDocument(w, http.StatusOK, s.pageDocument(r, requestPath, nodes, opts.Page, total))
+	s.writeDocument(w, http.StatusOK, listDocument(s, r, requestPath, nodes, opts, page))
 	return nil
 }
 

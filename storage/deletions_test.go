@@ -242,7 +242,7 @@ func warmPool(t *testing.T, db *storage.DB, n int) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			if _, _, err := db.Requests(context.Background(), erasured.ListOptions{StoreID: "s1", Page: pagination.Page{Limit: 1}}); err != nil {
+			if _, err := db.RequestPage(context.Background(), erasured.ListOptions{StoreID: "s1", Page: pagination.Page{Limit: 1}}); err != nil {
 				t.Error(err)
 			}
 		})

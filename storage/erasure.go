@@ -41,7 +41,7 @@ type erasureRow struct {
 
 type erasureListRow struct {
 	erasureRow
-	Total int `db:"total"`
+	listTotal
 }
 
 func (r *erasureRow) erasureRequest() *erasured.ErasureRequest {
@@ -99,16 +99,17 @@ func erasureStatusWhere(op filters.Op, values []any) (sq.Sqlizer, error) {
 }
 
 var erasureTable = table{
-	name: "erasure_requests",
-	id:   "id",
+	name:   "erasure_requests",
+	id:     "id",
+	idKind: filters.UUID,
 	columns: map[string]column{
 		"resource_type": {name: "resource_type"},
 		"resource_id":   {name: "resource_id"},
 		"status":        {name: "status", where: erasureStatusWhere},
-		"created_at":    {name: "created_at"},
-		"updated_at":    {name: "updated_at"},
-		"completed_at":  {name: "completed_at", nullable: true},
-		"due_at":        {name: "due_at"},
+		"created_at":    {name: "created_at", kind: filters.Time},
+		"updated_at":    {name: "updated_at", kind: filters.Time},
+		"completed_at":  {name: "completed_at", nullable: true, kind: filters.Time},
+		"due_at":        {name: "due_at", kind: filters.Time},
 	},
 	defaultSort: []erasured.Sort{{Attribute: "created_at"}},
 }
@@ -270,20 +271,4 @@ func (db *DB) saveErasure(ctx context.Context, tx sqlx.ExecerContext, r *erasure
 	_, err := db.exec(ctx, tx, db.sb.Update("erasure_requests").SetMap(set).
 		Where(sq.Eq{"store_id": r.StoreID, "id": r.ID}))
 	return err
-}
-
-// ErasureRequests returns one page of the erasure requests of opts.StoreID that match
-// opts.Filter, and how many match in all.
-func (db *DB) ErasureRequests(ctx context.Context, opts erasured.ListOptions) ([]*erasured.ErasureRequest, int, error) {
-	rows, total, err := selectPage(ctx, db, erasureTable,
-		db.sb.Select().From("erasure_requests").Where(sq.Eq{"store_id": opts.StoreID}),
-		erasureColumns, opts, func(r erasureListRow) int { return r.Total })
-	if err != nil {
-		return nil, 0, err
-	}
-	out := make([]*erasured.ErasureRequest, len(rows))
-	for i := range rows {
-		out[i] = rows[i].erasureRequest()
-	}
-	return out, total, nil
 }

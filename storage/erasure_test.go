@@ -118,10 +118,11 @@ func TestErasureRequestsList(t *testing.T) {
 			{"two keys", "", []erasured.Sort{{Attribute: "completed_at"}, {Attribute: "created_at", Desc: true}}, pagination.Page{Limit: 1}, 30, "Person-029", 1},
 		}
 		for _, c := range cases {
-			got, total, err := db.ErasureRequests(context.Background(), erasured.ListOptions{StoreID: "s1", Filter: parse(c.filter), Sort: c.sort, Page: c.page})
+			page, err := db.ErasureRequestPage(context.Background(), erasured.ListOptions{StoreID: "s1", Filter: parse(c.filter), Sort: c.sort, Page: c.page})
 			if err != nil {
 				t.Fatalf("%s: %v", c.name, err)
 			}
+			got, total := page.Items, page.Total
 			if total != c.total || len(got) != c.n || (c.n > 0 && got[0].ResourceID != c.first) {
 				t.Errorf("%s: total %d, page %v; want total %d, %d starting %s", c.name, total, ids(got), c.total, c.n, c.first)
 			}

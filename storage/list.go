@@ -16,6 +16,9 @@ import (
 type column struct {
 	name     string
 	nullable bool
+	// kind is the type of the column's values (filters.String when unset), which a
+	// cursor's values must have before they are bound: its values come from clients.
+	kind filters.Kind
 	// where, when set, builds the condition itself, for attributes whose client values
 	// are not stored as they are written.
 	where func(op filters.Op, values []any) (sq.Sqlizer, error)
@@ -24,7 +27,8 @@ type column struct {
 // table describes a listable collection.
 type table struct {
 	name        string
-	id          string // the tie-breaker of every sort
+	id          string       // the tie-breaker of every sort
+	idKind      filters.Kind // the type of id's values, for cursors
 	columns     map[string]column
 	defaultSort []erasured.Sort
 }
@@ -100,55 +104,59 @@ func orderBy(t table, sorts []erasured.Sort) ([]string, error) {
 		if !ok {
 			return nil, fmt.Errorf("sort on %s.%s: no such column", t.name, s.Attribute)
 		}
-		term := col.name
-		switch {
-		case s.Desc && col.nullable:
-			term += " DESC NULLS FIRST"
-		case s.Desc:
-			term += " DESC"
-		case col.nullable:
-			term += " ASC NULLS LAST"
-		}
-		terms = append(terms, term)
+		terms = append(terms, orderTerm(col.name, s.Desc, col.nullable))
 		desc = s.Desc
 	}
-	if desc {
-		return append(terms, t.id+" DESC"), nil
-	}
-	return append(terms, t.id), nil
+	return append(terms, orderTerm(t.id, desc, false)), nil
 }
 
-// selectPage runs one page of base (a SELECT with FROM and WHERE, no columns) into rows
-// of type R, which carry the total of matching records (COUNT(*) OVER ()) so the page
-// and the total come back in one round trip. A page past the end has no row to carry
-// the total, so then it is counted on its own.
-func selectPage[R any](ctx context.Context, db *DB, t table, base sq.SelectBuilder, cols []string, opts erasured.ListOptions, total func(R) int) ([]R, int, error) {
+// orderTerm is one ORDER BY term. NULLs sort as if greater than every value, in both
+// directions: PostgreSQL's default, which the explicit NULLS LAST and NULLS FIRST make
+// SQLite's too (its default is the opposite).
+func orderTerm(name string, desc, nullable bool) string {
+	switch {
+	case desc && nullable:
+		return name + " DESC NULLS FIRST"
+	case desc:
+		return name + " DESC"
+	case nullable:
+		return name + " ASC NULLS LAST"
+	}
+	return name
+}
+
+// selectPage runs one offset page of base (a SELECT with FROM and WHERE, no columns)
+// into rows of type R, which carry the list's total (see totals) so that the page and
+// the total come back in one round trip. A page past the end has no row to carry the
+// total, so then it is counted on its own.
+func selectPage[R totaled](ctx context.Context, db *DB, t table, base sq.SelectBuilder, cols []string, opts erasured.ListOptions) ([]R, listTotal, error) {
 	where, err := db.conditions(t, opts.Filter)
 	if err != nil {
-		return nil, 0, err
+		return nil, listTotal{}, err
 	}
 	base = base.Where(where)
 	order, err := orderBy(t, opts.Sort)
 	if err != nil {
-		return nil, 0, err
+		return nil, listTotal{}, err
 	}
-	page := base.Columns(cols...).Column("COUNT(*) OVER () AS total").
+	tq, err := db.totals(ctx, t, base, opts)
+	if err != nil {
+		return nil, listTotal{}, err
+	}
+	page := tq.columns(base.Columns(cols...)).
 		OrderBy(order...).
 		Limit(uint64(opts.Page.Limit)).
 		Offset(uint64(opts.Page.Offset))
 	var rows []R
 	if err := db.selectRows(ctx, db.db, &rows, page); err != nil {
-		return nil, 0, fmt.Errorf("list %s: %w", t.name, err)
+		return nil, listTotal{}, fmt.Errorf("list %s: %w", t.name, err)
 	}
 	if len(rows) > 0 {
-		return rows, total(rows[0]), nil
+		return rows, rows[0].totals(), nil
 	}
 	if opts.Page.Offset == 0 {
-		return rows, 0, nil
+		return rows, listTotal{}, nil
 	}
-	var n int
-	if err := db.getRow(ctx, db.db, &n, base.Column("COUNT(*)")); err != nil {
-		return nil, 0, fmt.Errorf("count %s: %w", t.name, err)
-	}
-	return rows, n, nil
+	total, err := db.total(ctx, t, tq)
+	return rows, total, err
 }

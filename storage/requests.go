@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/erasured/erasured"
+	"github.com/erasured/erasured/filters"
 )
 
 var requestColumns = []string{
@@ -44,7 +45,7 @@ type requestRow struct {
 
 type requestListRow struct {
 	requestRow
-	Total int `db:"total"`
+	listTotal
 }
 
 func (r *requestRow) request() (*erasured.Request, error) {
@@ -109,9 +110,9 @@ var requestTable = table{
 		"requested_by":        {name: "requested_by", nullable: true},
 		"community_server_id": {name: "community_server_id", nullable: true},
 		"dataset_name":        {name: "dataset_name", nullable: true},
-		"note_id":             {name: "note_id", nullable: true},
-		"requested_at":        {name: "requested_at"},
-		"created_at":          {name: "created_at"},
+		"note_id":             {name: "note_id", nullable: true, kind: filters.UUID},
+		"requested_at":        {name: "requested_at", kind: filters.Time},
+		"created_at":          {name: "created_at", kind: filters.Time},
 	},
 	defaultSort: erasured.RequestDefaultSort,
 }
@@ -197,24 +198,6 @@ func (db *DB) missingRequest(ctx context.Context, q sqlx.QueryerContext, storeID
 		return erasured.Errorf(erasured.EGONE, "request %q was deleted", requestID)
 	}
 	return erasured.Errorf(erasured.ENOTFOUND, "no request %q", requestID)
-}
-
-// Requests returns one page of the requests of opts.StoreID that match opts.Filter, and
-// how many match in all. Without opts.Sort the newest requested_at comes first.
-func (db *DB) Requests(ctx context.Context, opts erasured.ListOptions) ([]*erasured.Request, int, error) {
-	rows, total, err := selectPage(ctx, db, requestTable,
-		db.sb.Select().From("requests").Where(sq.Eq{"store_id": opts.StoreID}),
-		requestColumns, opts, func(r requestListRow) int { return r.Total })
-	if err != nil {
-		return nil, 0, err
-	}
-	out := make([]*erasured.Request, len(rows))
-	for i := range rows {
-		if out[i], err = rows[i].request(); err != nil {
-			return nil, 0, err
-		}
-	}
-	return out, total, nil
 }
 
 // UpdateRequest applies p to request requestID of store storeID and returns the request

@@ -232,10 +232,11 @@ func TestRequestsList(t *testing.T) {
 			{"", "dataset_name,-requested_at", all, 6, "r-01 r-00 r-05 r-02 r-03 r-04"},
 		}
 		for _, c := range cases {
-			got, total, err := db.Requests(ctx, erasured.ListOptions{StoreID: "s1", Filter: parse(c.filter), Sort: sort(c.sort), Page: c.page})
+			page, err := db.RequestPage(ctx, erasured.ListOptions{StoreID: "s1", Filter: parse(c.filter), Sort: sort(c.sort), Page: c.page})
 			if err != nil {
 				t.Fatalf("filter %q sort %q: %v", c.filter, c.sort, err)
 			}
+			got, total := page.Items, page.Total
 			ids := make([]string, len(got))
 			for i, r := range got {
 				ids[i] = r.RequestID

@@ -38,6 +38,10 @@ type DB struct {
 	// erasureServices are the services besides this server that every erasure request
 	// waits for before it completes (--erasure-services).
 	erasureServices []string
+	// onStatement, when set, sees every statement before it runs (WithStatementHook).
+	onStatement func(query string, args []any)
+	// est caches PostgreSQL's estimates of the stores' sizes, for list totals.
+	est estimates
 }
 
 // Option configures a DB as Open makes it.
@@ -52,6 +56,14 @@ type Option func(*DB)
 // given once where the process is wired, serves both.
 func WithErasureServices(services []string) Option {
 	return func(db *DB) { db.erasureServices = slices.Clone(services) }
+}
+
+// WithStatementHook calls fn with the text and arguments of every statement that a DB
+// method runs, before it runs, from the goroutine that runs it. It is how the benchmarks
+// give pgbench exactly the SQL the server runs; fn must not keep args past its return
+// unless it copies them.
+func WithStatementHook(fn func(query string, args []any)) Option {
+	return func(db *DB) { db.onStatement = fn }
 }
 
 type dialect int
@@ -106,8 +118,15 @@ func openPostgres(databaseURL string) (*DB, error) {
 	q := u.Query()
 	if q.Get("connect_timeout") == "" {
 		q.Set("connect_timeout", "5")
-		u.RawQuery = q.Encode()
 	}
+	// One round trip per statement instead of two: without it lib/pq prepares each
+	// statement and waits for the answer before it binds and runs it. The cost is that
+	// []byte arguments would be sent in binary format, which a text or jsonb column
+	// refuses; storage binds none (JSON goes as text, see jsonColumn).
+	if q.Get("binary_parameters") == "" {
+		q.Set("binary_parameters", "yes")
+	}
+	u.RawQuery = q.Encode()
 	db, err := sqlx.Open("postgres", u.String())
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
@@ -198,6 +217,7 @@ func (db *DB) selectRows(ctx context.Context, q sqlx.QueryerContext, dest any, b
 	if err != nil {
 		return fmt.Errorf("build query: %w", err)
 	}
+	db.observe(query, args)
 	return db.wrap(sqlx.SelectContext(ctx, q, dest, query, args...))
 }
 
@@ -208,6 +228,7 @@ func (db *DB) getRow(ctx context.Context, q sqlx.QueryerContext, dest any, b sq.
 	if err != nil {
 		return fmt.Errorf("build query: %w", err)
 	}
+	db.observe(query, args)
 	err = sqlx.GetContext(ctx, q, dest, query, args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return err
@@ -221,11 +242,18 @@ func (db *DB) exec(ctx context.Context, e sqlx.ExecerContext, b sq.Sqlizer) (int
 	if err != nil {
 		return 0, fmt.Errorf("build statement: %w", err)
 	}
+	db.observe(query, args)
 	res, err := e.ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, db.wrap(err)
 	}
 	return res.RowsAffected()
+}
+
+func (db *DB) observe(query string, args []any) {
+	if db.onStatement != nil {
+		db.onStatement(query, args)
+	}
 }
 
 // inTx runs fn in a transaction, committed when fn returns nil and rolled back otherwise.

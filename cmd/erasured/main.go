@@ -4,6 +4,8 @@
 //	erasured migrate [flags]     bring the database schema up to date and exit
 //	erasured keys create --name N --email E --store S --scopes a,b
 //	                             create an API key and print its token, only that
+//	erasured export --type T [--filter F] [--format ndjson|csv] [--server URL --token T | --store S]
+//	                             write every matching record to stdout, oldest first
 //
 // Every flag can also come from the environment variable named in its help.
 package main
@@ -33,12 +35,14 @@ func main() {
 // its surroundings, so tests can run it in-process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	cmd := "serve"
-	if len(args) > 0 && (args[0] == "serve" || args[0] == "migrate" || args[0] == "keys") {
+	if len(args) > 0 && (args[0] == "serve" || args[0] == "migrate" || args[0] == "keys" || args[0] == "export") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
 	case "migrate":
 		return migrate(ctx, args, stderr, getenv)
+	case "export":
+		return export(ctx, args, stdout, stderr, getenv)
 	case "keys":
 		if len(args) == 0 || args[0] != "create" {
 			return errors.New("usage: erasured keys create --name N --email E --store S --scopes a,b")

@@ -1,0 +1,205 @@
+// Command capture writes, for each request that bench/run.sh measures, the SQL that
+// erasured runs for it, as a pgbench script and its variables: so that pgbench measures
+// the database doing exactly the server's work, and nothing else.
+//
+// It makes the same storage calls as the handlers, in the same order (the key look-up
+// of authentication, then the request's own), through a storage.DB whose statement
+// hook records each statement with its arguments. Each call is made once beforehand so
+// that what it caches (a store's estimated size) is cached, as in a running server.
+//
+//	go run ./bench/capture --database-url URL --token T --out DIR \
+//	    --filter F --after CURSOR --id ID
+//
+// For each name (filtered, offset, first, deep, get, post) it writes NAME.sql, with the
+// statements' placeholders $n turned into pgbench variables :pn (NULLs written inline),
+// and NAME.args, one -Dpn=value per line for pgbench. The POST script mints its uuid
+// with one more statement (pgbench cannot make one), which the server does in Go.
+package main
+
+import (
+	"context"
+	"database/sql/driver"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/erasured/erasured"
+	"github.com/erasured/erasured/filters"
+	"github.com/erasured/erasured/pagination"
+	"github.com/erasured/erasured/storage"
+)
+
+type statement struct {
+	query string
+	args  []any
+}
+
+func main() {
+	dbURL := flag.String("database-url", "", "the benchmark's PostgreSQL database")
+	token := flag.String("token", "", "the API key the load tool uses")
+	out := flag.String("out", ".", "directory for the scripts")
+	filter := flag.String("filter", "", "the filter of the filtered list page")
+	after := flag.String("after", "", "the cursor of the deep cursor page")
+	id := flag.String("id", "", "the erasure request of the single GET")
+	flag.Parse()
+	if err := capture(context.Background(), *dbURL, *token, *out, *filter, *after, *id); err != nil {
+		fmt.Fprintln(os.Stderr, "capture:", err)
+		os.Exit(1)
+	}
+}
+
+func capture(ctx context.Context, dbURL, token, out, filter, after, id string) error {
+	var recorded []statement
+	db, err := storage.Open(ctx, dbURL, storage.WithStatementHook(func(q string, args []any) {
+		recorded = append(recorded, statement{q, append([]any(nil), args...)})
+	}))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	expr, err := filters.Parse(filter, erasured.ErasureRequestAttributes)
+	if err != nil {
+		return err
+	}
+	// The handlers read page parameters with package pagination; so does this.
+	deep, err := pagination.ParseCursor(url.Values{"page[size]": {"25"}, "page[after]": {after}}, 25)
+	if err != nil {
+		return err
+	}
+	var key *erasured.Key
+	auth := func() error {
+		key, err = db.KeyByToken(ctx, erasured.HashToken(token))
+		return err
+	}
+	if err := auth(); err != nil {
+		return err
+	}
+	list := func(opts erasured.ListOptions) func() (string, error) {
+		return func() (string, error) {
+			opts.StoreID = key.StoreID
+			_, err := db.ErasureRequestPage(ctx, opts)
+			return "", err
+		}
+	}
+	requests := []struct {
+		name string
+		run  func() (newID string, err error)
+	}{
+		{"filtered", list(erasured.ListOptions{Filter: expr, Page: pagination.Page{Limit: 25}})},
+		{"offset", list(erasured.ListOptions{Page: pagination.Page{Offset: 10000, Limit: 25}})},
+		{"first", list(erasured.ListOptions{Cursor: &pagination.CursorPage{Size: 25}})},
+		{"deep", list(erasured.ListOptions{Cursor: deep})},
+		{"get", func() (string, error) {
+			_, err := db.ErasureRequest(ctx, key.StoreID, id)
+			return "", err
+		}},
+		{"post", func() (string, error) {
+			r, err := erasured.NewErasureRequest(key, "account", "bench-capture", nil, erasured.Now(), 720*time.Hour)
+			if err != nil {
+				return "", err
+			}
+			return r.ID, db.CreateErasureRequest(ctx, r)
+		}},
+	}
+	for _, req := range requests {
+		if _, err := req.run(); err != nil { // warm what the server would have cached
+			return fmt.Errorf("%s: %w", req.name, err)
+		}
+		recorded = nil
+		if err := auth(); err != nil {
+			return err
+		}
+		newID, err := req.run()
+		if err != nil {
+			return fmt.Errorf("%s: %w", req.name, err)
+		}
+		if err := write(filepath.Join(out, req.name), recorded, newID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var placeholder = regexp.MustCompile(`\$([0-9]+)`)
+
+// write saves stmts as NAME.sql and NAME.args. When newID is set, the request created
+// a row: an argument equal to it becomes :id, minted per run of the script, and the
+// statements after the first (the key look-up) run in one transaction, as the
+// server's create does.
+func write(name string, stmts []statement, newID string) error {
+	var script strings.Builder
+	var vars []string
+	if newID != "" {
+		script.WriteString("SELECT gen_random_uuid() AS id \\gset\n")
+	}
+	n := 0
+	for k, st := range stmts {
+		if newID != "" && k == 1 {
+			script.WriteString("BEGIN;\n")
+		}
+		names := make([]string, len(st.args))
+		for i, a := range st.args {
+			v, null, err := text(a)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			switch {
+			case null:
+				names[i] = "NULL"
+			case newID != "" && v == newID:
+				names[i] = ":id"
+			default:
+				n++
+				names[i] = ":p" + strconv.Itoa(n)
+				vars = append(vars, fmt.Sprintf("-Dp%d=%s", n, v))
+			}
+		}
+		q := placeholder.ReplaceAllStringFunc(st.query, func(m string) string {
+			i, _ := strconv.Atoi(m[1:])
+			return names[i-1]
+		})
+		script.WriteString(q + ";\n")
+	}
+	if newID != "" {
+		script.WriteString("COMMIT;\n")
+	}
+	if err := os.WriteFile(name+".sql", []byte(script.String()), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(name+".args", []byte(strings.Join(vars, "\n")+"\n"), 0o644)
+}
+
+// text is an argument as PostgreSQL receives it from lib/pq: text.
+func text(a any) (string, bool, error) {
+	if v, ok := a.(driver.Valuer); ok {
+		var err error
+		if a, err = v.Value(); err != nil {
+			return "", false, err
+		}
+	}
+	switch v := a.(type) {
+	case nil:
+		return "", true, nil
+	case *string:
+		if v == nil {
+			return "", true, nil
+		}
+		return *v, false, nil
+	case string:
+		return v, false, nil
+	case []byte:
+		return string(v), false, nil
+	case time.Time:
+		return v.Format(time.RFC3339Nano), false, nil
+	case int, int64, bool, float64:
+		return fmt.Sprint(v), false, nil
+	}
+	return "", false, fmt.Errorf("argument of type %T", a)
+}

@@ -1,0 +1,495 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/erasured/erasured"
+	"github.com/erasured/erasured/filters"
+	"github.com/erasured/erasured/pagination"
+	"github.com/erasured/erasured/storage"
+)
+
+// erasured export streams every record of one type that matches a filter to stdout,
+// one page at a time, so that its memory does not grow with the collection. It reads
+// through a server's API (--server) or straight from the database.
+//
+// The order is (created_at, id), oldest first, by cursor: a record's created_at and id
+// never change, so updates cannot move a record across the cursor, and records created
+// meanwhile land after records that already existed. Every record that exists when the
+// export starts and is not deleted before it is read is written exactly once. A record
+// created during the export is written at most once: it is missed when its created_at
+// is earlier than the cursor by the time it commits (a writer's clock behind the
+// exporter's progress, or a transaction that commits long after it took its time).
+
+// exportPageSize is the page size through the API: the largest it allows.
+const exportPageSize = pagination.MaxSize
+
+// exportDBPageSize is the page size straight from the database: a thousand rows cost
+// little memory and a thousandth of the round trips of one-row pages.
+const exportDBPageSize = 1000
+
+// exportType is what export knows of one resource type.
+type exportType struct {
+	path    string              // the collection's path in the API
+	columns []string            // its attributes, in the order they are written
+	attrs   []filters.Attribute // what --filter may name, in database mode
+}
+
+var exportTypes = map[string]exportType{
+	"erasure_request": {
+		path: "/v2/personal-data/erasure-requests",
+		columns: []string{"resource_type", "resource_id", "reason", "status", "status_description", "initiator",
+			"services_erased", "partial_failures", "created_at", "updated_at", "completed_at", "due_at"},
+		attrs: erasured.ErasureRequestAttributes,
+	},
+	"requests": {
+		path: "/api/public/v1/requests",
+		columns: []string{"request_id", "requested_by", "status", "note_id", "community_server_id", "requested_at",
+			"created_at", "updated_at", "content", "platform_message_id", "platform_channel_id", "metadata",
+			"similarity_score", "dataset_name", "dataset_item_id"},
+		attrs: erasured.RequestAttributes,
+	},
+}
+
+// record is one exported resource: its id, and its attributes as JSON values in the
+// order of its type's columns (nil for an attribute the source did not have).
+type record struct {
+	id     string
+	values []json.RawMessage
+}
+
+// source yields the pages of an export. next returns the next page's records, and
+// false once there are none left; total is the size of the export, once known.
+type source interface {
+	next(ctx context.Context) ([]record, bool, error)
+	total() (n int, estimated bool)
+}
+
+func export(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	f := newFlags("export", stderr, getenv)
+	typeName := f.String("type", "", "what to export: erasure_request or requests")
+	filter := f.String("filter", "", "only the records that match, as the filter query parameter writes it")
+	format := f.String("format", "ndjson", "ndjson (one JSON object per line: id and attributes) or csv (with a header row)")
+	server := f.String("server", "", "read through the API of the server at this URL, e.g. https://erasure.example.com")
+	f.fromEnv("server", "ERASURED_SERVER")
+	token := f.String("token", "", "API key for --server, with the type's read scope")
+	f.fromEnv("token", "ERASURED_TOKEN")
+	dbURL := f.databaseURL()
+	store := f.String("store", "", "the store to export, when reading the database directly")
+	f.fromEnv("store", "ERASURED_STORE")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	typ, ok := exportTypes[*typeName]
+	if !ok {
+		return fmt.Errorf("--type must be erasure_request or requests, got %q", *typeName)
+	}
+	if *format != "ndjson" && *format != "csv" {
+		return fmt.Errorf("--format must be ndjson or csv, got %q", *format)
+	}
+
+	var src source
+	if *server != "" {
+		if *token == "" {
+			return errors.New("--server needs --token (or ERASURED_TOKEN)")
+		}
+		s, err := newHTTPSource(*server, *token, typ, *typeName, *filter)
+		if err != nil {
+			return err
+		}
+		src = s
+	} else {
+		if *store == "" {
+			return errors.New("reading the database needs --store (or ERASURED_STORE); or give --server and --token")
+		}
+		expr, err := filters.Parse(*filter, typ.attrs)
+		if err != nil {
+			return fmt.Errorf("--filter: %w", err)
+		}
+		db, err := storage.Open(ctx, *dbURL)
+		if err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+		defer db.Close()
+		read := pages(db.ErasureRequestPage, erasureRecord)
+		if *typeName == "requests" {
+			read = pages(db.RequestPage, requestRecord)
+		}
+		src = &dbSource{read: read, opts: erasured.ListOptions{
+			StoreID: *store, Filter: expr, Sort: []erasured.Sort{{Attribute: "created_at"}},
+			Cursor: &pagination.CursorPage{Size: exportDBPageSize},
+		}}
+	}
+	return writeExport(ctx, src, typ, *format, stdout, stderr)
+}
+
+// runExport writes every record of src to stdout, flushing after each page, with a
+// progress bar on stderr when stderr is a terminal.
+func writeExport(ctx context.Context, src source, typ exportType, format string, stdout, stderr io.Writer) error {
+	out := bufio.NewWriter(stdout)
+	var w recordWriter = &ndjsonWriter{out: out, columns: typ.columns}
+	if format == "csv" {
+		cw := &csvWriter{w: csv.NewWriter(out), columns: typ.columns}
+		if err := cw.header(); err != nil {
+			return err
+		}
+		w = cw
+	}
+	var bar *progressbar.ProgressBar
+	done := int64(0)
+	for {
+		page, more, err := src.next(ctx)
+		if err != nil {
+			return err
+		}
+		if bar == nil && isTerminal(stderr) {
+			n, estimated := src.total()
+			desc := "exporting"
+			if estimated {
+				desc = "exporting (about)"
+			}
+			bar = progressbar.NewOptions64(int64(n), progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription(desc),
+				progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionThrottle(200*time.Millisecond))
+		}
+		for _, r := range page {
+			if err := w.write(r); err != nil {
+				return fmt.Errorf("write: %w", err)
+			}
+		}
+		if err := w.flush(); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		if bar != nil {
+			done += int64(len(page))
+			if done > bar.GetMax64() {
+				bar.ChangeMax64(done) // the total was an estimate, or records were added
+			}
+			_ = bar.Set64(done) // drawing on a terminal; nothing to do if it fails
+		}
+		if !more {
+			break
+		}
+	}
+	if bar != nil {
+		bar.ChangeMax64(done)
+		_ = bar.Finish()
+		fmt.Fprintln(stderr)
+	}
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+type recordWriter interface {
+	write(record) error
+	flush() error
+}
+
+// ndjsonWriter writes {"id":…,"attribute":…,…} lines, attributes in column order.
+type ndjsonWriter struct {
+	out     *bufio.Writer
+	columns []string
+}
+
+func (w *ndjsonWriter) write(r record) error {
+	id, err := json.Marshal(r.id)
+	if err != nil {
+		return err
+	}
+	w.out.WriteString(`{"id":`)
+	w.out.Write(id)
+	for i, c := range w.columns {
+		w.out.WriteString(`,"` + c + `":`) // column names are fixed identifiers
+		if v := r.values[i]; v != nil {
+			w.out.Write(v)
+		} else {
+			w.out.WriteString("null")
+		}
+	}
+	_, err = w.out.WriteString("}\n")
+	return err
+}
+
+func (w *ndjsonWriter) flush() error { return w.out.Flush() }
+
+// csvWriter writes a header row, then one row per record: text as it is, null as an
+// empty cell, and numbers, objects and arrays as their JSON.
+type csvWriter struct {
+	w       *csv.Writer
+	columns []string
+	row     []string
+}
+
+func (w *csvWriter) header() error { return w.w.Write(append([]string{"id"}, w.columns...)) }
+
+func (w *csvWriter) write(r record) error {
+	w.row = append(w.row[:0], r.id)
+	for _, v := range r.values {
+		cell, err := csvCell(v)
+		if err != nil {
+			return err
+		}
+		w.row = append(w.row, cell)
+	}
+	return w.w.Write(w.row)
+}
+
+func (w *csvWriter) flush() error {
+	w.w.Flush()
+	return w.w.Error()
+}
+
+func csvCell(v json.RawMessage) (string, error) {
+	switch {
+	case v == nil || string(v) == "null":
+		return "", nil
+	case v[0] == '"':
+		var s string
+		err := json.Unmarshal(v, &s)
+		return s, err
+	}
+	return string(v), nil
+}
+
+// httpSource follows links.next through a server's API, from the first page of the
+// collection sorted by created_at.
+type httpSource struct {
+	client    *http.Client
+	token     string
+	typeName  string
+	columns   []string
+	nextURL   string
+	n         int
+	estimated bool
+}
+
+func newHTTPSource(server, token string, typ exportType, typeName, filter string) (*httpSource, error) {
+	base, err := url.Parse(strings.TrimRight(server, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("--server must be an http:// or https:// URL, got %q", server)
+	}
+	q := url.Values{"sort": {"created_at"}, "page[size]": {strconv.Itoa(exportPageSize)}}
+	if filter != "" {
+		q.Set("filter", filter)
+	}
+	return &httpSource{
+		client:   &http.Client{Timeout: time.Minute},
+		token:    token,
+		typeName: typeName,
+		columns:  typ.columns,
+		nextURL:  base.String() + typ.path + "?" + q.Encode(),
+	}, nil
+}
+
+func (s *httpSource) total() (int, bool) { return s.n, s.estimated }
+
+// listDoc is what export reads of a collection document.
+type listDoc struct {
+	Data []struct {
+		Type       string                     `json:"type"`
+		ID         string                     `json:"id"`
+		Attributes map[string]json.RawMessage `json:"attributes"`
+	} `json:"data"`
+	Links struct {
+		Next *string `json:"next"`
+	} `json:"links"`
+	Meta struct {
+		Results struct {
+			Total     int  `json:"total"`
+			Estimated bool `json:"estimated"`
+		} `json:"results"`
+	} `json:"meta"`
+}
+
+func (s *httpSource) next(ctx context.Context) ([]record, bool, error) {
+	body, err := s.get(ctx, s.nextURL)
+	if err != nil {
+		return nil, false, err
+	}
+	var doc listDoc
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, false, fmt.Errorf("GET %s: the answer is not a JSON:API document: %w", s.nextURL, err)
+	}
+	s.n, s.estimated = doc.Meta.Results.Total, doc.Meta.Results.Estimated
+	page := make([]record, len(doc.Data))
+	for i, res := range doc.Data {
+		if res.Type != s.typeName {
+			return nil, false, fmt.Errorf("GET %s: the server sent a resource of type %q, not %q", s.nextURL, res.Type, s.typeName)
+		}
+		page[i] = record{id: res.ID, values: make([]json.RawMessage, len(s.columns))}
+		for j, c := range s.columns {
+			page[i].values[j] = res.Attributes[c]
+		}
+	}
+	if doc.Links.Next == nil {
+		return page, false, nil
+	}
+	s.nextURL = *doc.Links.Next
+	return page, true, nil
+}
+
+// get fetches one page. A 429 or 503 is retried a few times, after the Retry-After the
+// server asks for: a long export should outlast a rate limit or a database failover.
+// Any other failure is final, and its error says what the server said.
+func (s *httpSource) get(ctx context.Context, u string) ([]byte, error) {
+	const attempts = 5
+	for attempt := 1; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, fmt.Errorf("GET %s: %w", u, err)
+		}
+		req.Header.Set("Authorization", "Bearer "+s.token)
+		req.Header.Set("Accept", "application/vnd.api+json")
+		resp, err := s.client.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("GET %s: %w", u, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("GET %s: reading the answer: %w", u, err)
+		}
+		if resp.StatusCode == http.StatusOK {
+			return body, nil
+		}
+		retry := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable
+		if !retry || attempt == attempts {
+			return nil, fmt.Errorf("GET %s: the server answered %s%s", u, resp.Status, errorDetails(body))
+		}
+		wait := 5 * time.Second
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs >= 0 && secs <= 60 {
+			wait = time.Duration(secs) * time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// errorDetails is what a JSON:API error document says, for an error message.
+func errorDetails(body []byte) string {
+	var doc struct {
+		Errors []struct {
+			Detail string `json:"detail"`
+			Source struct {
+				Parameter string `json:"parameter"`
+			} `json:"source"`
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil || len(doc.Errors) == 0 {
+		if s := strings.TrimSpace(string(body)); s != "" {
+			return ": " + strings.Join(strings.Fields(s[:min(len(s), 200)]), " ")
+		}
+		return ""
+	}
+	var parts []string
+	for _, e := range doc.Errors {
+		p := e.Detail
+		if e.Source.Parameter != "" {
+			p += " (" + e.Source.Parameter + ")"
+		}
+		parts = append(parts, p)
+	}
+	return ": " + strings.Join(parts, "; ")
+}
+
+// dbSource reads keyset pages straight from storage.
+type dbSource struct {
+	read func(context.Context, erasured.ListOptions) ([]record, storage.PageInfo, error)
+	opts erasured.ListOptions
+	info storage.PageInfo
+}
+
+// pages adapts a storage list method to dbSource, with the function that turns its
+// items into records.
+func pages[T any](list func(context.Context, erasured.ListOptions) (*storage.Page[T], error), rec func(T) (record, error)) func(context.Context, erasured.ListOptions) ([]record, storage.PageInfo, error) {
+	return func(ctx context.Context, opts erasured.ListOptions) ([]record, storage.PageInfo, error) {
+		p, err := list(ctx, opts)
+		if err != nil {
+			return nil, storage.PageInfo{}, err
+		}
+		out := make([]record, len(p.Items))
+		for i, item := range p.Items {
+			if out[i], err = rec(item); err != nil {
+				return nil, storage.PageInfo{}, err
+			}
+		}
+		return out, p.PageInfo, nil
+	}
+}
+
+func (s *dbSource) total() (int, bool) { return s.info.Total, s.info.Estimated }
+
+func (s *dbSource) next(ctx context.Context) ([]record, bool, error) {
+	page, info, err := s.read(ctx, s.opts)
+	if err != nil {
+		return nil, false, err
+	}
+	s.info = info
+	s.opts.Cursor = &pagination.CursorPage{Size: s.opts.Cursor.Size, After: info.Last}
+	return page, info.More, nil
+}
+
+// erasureRecord is an erasure request as the API shows it, so that both modes write
+// the same bytes: the Elastic Path status, RFC 3339 UTC times.
+func erasureRecord(r *erasured.ErasureRequest) (record, error) {
+	status, description := r.View()
+	return jsonRecord(r.ID, r.ResourceType, r.ResourceID, r.Reason, status, description, r.Initiator,
+		r.ServicesErased, r.PartialFailures, timestamp(r.CreatedAt), timestamp(r.UpdatedAt),
+		nullableTimestamp(r.CompletedAt), timestamp(r.DueAt))
+}
+
+// requestRecord is an Open Notes request as the API shows it.
+func requestRecord(r *erasured.Request) (record, error) {
+	return jsonRecord(r.RequestID, r.RequestID, r.RequestedBy, r.Status, r.NoteID, r.CommunityServerID,
+		timestamp(r.RequestedAt), timestamp(r.CreatedAt), timestamp(r.UpdatedAt), r.Content, r.PlatformMessageID,
+		r.PlatformChannelID, r.Metadata, r.SimilarityScore, r.DatasetName, r.DatasetItemID)
+}
+
+func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func nullableTimestamp(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := timestamp(*t)
+	return &s
+}
+
+// jsonRecord encodes values as the server's documents do (no HTML escaping), nil
+// pointers and maps as null.
+func jsonRecord(id string, values ...any) (record, error) {
+	r := record{id: id, values: make([]json.RawMessage, len(values))}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	for i, v := range values {
+		b.Reset()
+		if err := enc.Encode(v); err != nil {
+			return record{}, fmt.Errorf("record %s: %w", id, err)
+		}
+		r.values[i] = bytes.Clone(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+	}
+	return r, nil
+}

@@ -1,0 +1,291 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/erasured/erasured"
+	"github.com/erasured/erasured/storage"
+	"github.com/erasured/erasured/storage/storagetest"
+)
+
+// seedErasures writes n erasure requests of store straight into the table, a
+// millisecond apart and an hour ago, a hundred rows per statement: enough records for
+// several pages in either mode, fast on both stores. Their ids are returned.
+func seedErasures(t *testing.T, dbURL, store string, n int) []string {
+	t.Helper()
+	raw := storagetest.SQL(t, dbURL)
+	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	var ids []string
+	for len(ids) < n {
+		var (
+			rows []string
+			args []any
+		)
+		for i := len(ids); i < min(n, len(ids)+100); i++ {
+			id := erasured.NewID()
+			at := start.Add(time.Duration(i) * time.Millisecond).Format("2006-01-02T15:04:05.000000Z")
+			rows = append(rows, "(?, ?, ?, ?, 'pending', ?, ?, ?, ?)")
+			args = append(args, id, store, erasured.ResourceTypes[i%8], fmt.Sprintf("person-%04d", i),
+				`{"access-token-name":"seed"}`, at, at, at)
+			ids = append(ids, id)
+		}
+		_, err := raw.Exec(raw.Rebind(`INSERT INTO erasure_requests
+			(id, store_id, resource_type, resource_id, status, initiator, created_at, updated_at, due_at) VALUES `+
+			strings.Join(rows, ", ")), args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ids
+}
+
+// churn creates and updates erasure requests of store until stop is closed, as busy
+// clients would during an export, and reports what it created.
+func churn(t *testing.T, db *storage.DB, store string, existing []string, stop <-chan struct{}) (created func() []string) {
+	t.Helper()
+	key, _, err := erasured.NewKey("churn", "churn@example.com", store, erasured.AllScopes, erasured.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu  sync.Mutex
+		out []string
+		wg  sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ctx := context.Background()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			r, err := erasured.NewErasureRequest(key, "user", fmt.Sprintf("new-%d", i), nil, erasured.Now(), time.Hour)
+			if err == nil {
+				err = db.CreateErasureRequest(ctx, r)
+			}
+			if err == nil {
+				mu.Lock()
+				out = append(out, r.ID)
+				mu.Unlock()
+				// Updates change updated_at and the status, never created_at: they must
+				// not move a record across the cursor.
+				_, err = db.UpdateErasureRequest(ctx, store, existing[(i*37)%len(existing)], "churn", nil,
+					erasured.Report{ServicesErased: []string{fmt.Sprintf("svc-%d", i%5)}})
+			}
+			if err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	return func() []string {
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		return out
+	}
+}
+
+// exportedIDs reads the ids an export wrote, in order.
+func exportedIDs(t *testing.T, format string, out []byte) []string {
+	t.Helper()
+	var ids []string
+	switch format {
+	case "ndjson":
+		for line := range bytes.Lines(out) {
+			var rec map[string]any
+			if err := json.Unmarshal(line, &rec); err != nil {
+				t.Fatalf("line %q: %v", line, err)
+			}
+			ids = append(ids, rec["id"].(string))
+		}
+	case "csv":
+		rows, err := csv.NewReader(bytes.NewReader(out)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) == 0 || strings.Join(rows[0], ",") != "id,"+strings.Join(exportTypes["erasure_request"].columns, ",") {
+			t.Fatalf("csv header %v", rows[:min(1, len(rows))])
+		}
+		for _, row := range rows[1:] {
+			ids = append(ids, row[0])
+		}
+	}
+	return ids
+}
+
+func TestExportWhileOthersWrite(t *testing.T) {
+	t.Parallel()
+	for _, kind := range storagetest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			dbURL := storagetest.URL(t, kind)
+			// With no other services the erasure worker would complete the seeded
+			// requests, and a completed request refuses the churn's reports: a service
+			// that never reports keeps them open, while the worker still works on them.
+			m, out := start(t, []string{"--erasure-services", "never-reports"}, map[string]string{"DATABASE_URL": dbURL})
+			token := tokenRE.FindString(out.String())
+			existing := seedErasures(t, dbURL, "default", 1234)
+
+			for _, mode := range []struct {
+				name string
+				args []string
+			}{
+				{"server", []string{"--server", "http://" + m.Addr(), "--token", token}},
+				{"database", []string{"--database-url", dbURL, "--store", "default"}},
+			} {
+				for _, format := range []string{"ndjson", "csv"} {
+					stop := make(chan struct{})
+					created := churn(t, m.db, "default", existing, stop)
+					var stdout, stderr bytes.Buffer
+					err := run(context.Background(), append([]string{"export", "--type", "erasure_request", "--format", format}, mode.args...),
+						&stdout, &stderr, env(nil))
+					close(stop)
+					if err != nil {
+						t.Fatalf("%s %s: %v: %s", mode.name, format, err, stderr.String())
+					}
+					if stderr.Len() > 0 {
+						t.Errorf("%s %s: stderr is not a terminal, yet export wrote to it: %q", mode.name, format, stderr.String())
+					}
+					seen := map[string]int{}
+					for _, id := range exportedIDs(t, format, stdout.Bytes()) {
+						seen[id]++
+					}
+					for _, id := range existing {
+						if seen[id] != 1 {
+							t.Errorf("%s %s: record %s written %d times", mode.name, format, id, seen[id])
+						}
+					}
+					newOnes := created()
+					for _, id := range newOnes {
+						if seen[id] > 1 {
+							t.Errorf("%s %s: new record %s written %d times", mode.name, format, id, seen[id])
+						}
+					}
+					if len(seen) > len(existing)+len(newOnes) {
+						t.Errorf("%s %s: %d records written; %d existed and %d were added", mode.name, format, len(seen), len(existing), len(newOnes))
+					}
+					t.Logf("%s %s: %d records, %d created during the export", mode.name, format, len(seen), len(newOnes))
+					existing = append(existing, newOnes...) // they exist when the next export starts
+				}
+			}
+		})
+	}
+}
+
+// TestExportModesAgree: what the API shows and what the database holds, written the
+// same way, are the same bytes.
+func TestExportModesAgree(t *testing.T) {
+	t.Parallel()
+	dbURL := storagetest.URL(t, "postgres")
+	m, out := start(t, nil, map[string]string{"DATABASE_URL": dbURL})
+	token := tokenRE.FindString(out.String())
+	seedErasures(t, dbURL, "default", 150)
+	key, _, err := erasured.NewKey("ops <&>", "ops@example.com", "default", erasured.AllScopes, erasured.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reason := `she said "<erase> & forget"`
+	r, err := erasured.NewErasureRequest(key, "account", "a,b\nc", &reason, erasured.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.db.CreateErasureRequest(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	completed := erasured.StatusCompleted
+	if _, err := m.db.UpdateErasureRequest(context.Background(), "default", r.ID, "ops", nil, erasured.Report{
+		Status: &completed, PartialFailures: []erasured.PartialFailure{{Service: "crm", Message: "timeout"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"ndjson", "csv"} {
+		var viaAPI, viaDB, stderr bytes.Buffer
+		for _, c := range []struct {
+			out  *bytes.Buffer
+			args []string
+		}{
+			{&viaAPI, []string{"--server", "http://" + m.Addr(), "--token", token}},
+			{&viaDB, []string{"--database-url", dbURL, "--store", "default"}},
+		} {
+			args := append([]string{"export", "--type", "erasure_request", "--format", format, "--filter", "ge(created_at,2000-01-01T00:00:00Z)"}, c.args...)
+			if err := run(context.Background(), args, c.out, &stderr, env(nil)); err != nil {
+				t.Fatalf("%v: %v", c.args, err)
+			}
+		}
+		if viaAPI.String() != viaDB.String() {
+			t.Errorf("%s: the modes differ:\nAPI: %.600s\n DB: %.600s", format, viaAPI.String(), viaDB.String())
+		}
+		if n := strings.Count(viaAPI.String(), "\n"); n < 151 {
+			t.Errorf("%s: %d lines", format, n)
+		}
+		if !strings.Contains(viaAPI.String(), r.ID) || !strings.Contains(viaAPI.String(), "FAILURE") {
+			t.Errorf("%s: the completed request is missing", format)
+		}
+	}
+}
+
+func TestExportRequestsFromTheDatabase(t *testing.T) {
+	t.Parallel()
+	dbURL := storagetest.URL(t, "sqlite")
+	storagetest.OpenURL(t, dbURL) // migrated
+	raw := storagetest.SQL(t, dbURL)
+	for i := range 3 {
+		storagetest.InsertRequest(t, raw, "s1", fmt.Sprintf("r-%d", i), "alice")
+	}
+	storagetest.InsertRequest(t, raw, "s2", "other", "bob")
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"export", "--type", "requests", "--database-url", dbURL, "--store", "s1",
+		"--filter", "eq(requested_by,alice)"}, &stdout, &stderr, env(nil)); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	var first map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 3 || first["id"] != "r-0" || first["request_id"] != "r-0" || first["requested_by"] != "alice" ||
+		fmt.Sprint(first["metadata"]) != "map[author:alice]" || first["note_id"] != nil {
+		t.Errorf("requests export:\n%s", stdout.String())
+	}
+}
+
+func TestExportErrors(t *testing.T) {
+	t.Parallel()
+	dbURL := storagetest.URL(t, "sqlite")
+	m, out := start(t, nil, map[string]string{"DATABASE_URL": dbURL})
+	token := tokenRE.FindString(out.String())
+	server := "http://" + m.Addr()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--type", "people", "--server", server, "--token", token}, "--type must be"},
+		{[]string{"--type", "erasure_request", "--format", "xml", "--server", server, "--token", token}, "--format must be"},
+		{[]string{"--type", "erasure_request", "--server", server}, "--token"},
+		{[]string{"--type", "erasure_request", "--server", "ftp://x", "--token", token}, "--server must be"},
+		{[]string{"--type", "erasure_request", "--database-url", dbURL}, "--store"},
+		{[]string{"--type", "erasure_request", "--database-url", dbURL, "--store", "s", "--filter", "eq(colour,red)"}, "unknown attribute"},
+		// The server's own words reach the user.
+		{[]string{"--type", "erasure_request", "--server", server, "--token", token, "--filter", "eq(colour,red)"},
+			`400 Bad Request: unknown attribute "colour"`},
+		{[]string{"--type", "erasure_request", "--server", server, "--token", "erd_wrong"}, "401 Unauthorized"},
+		{[]string{"--type", "erasure_request", "--server", "http://127.0.0.1:1", "--token", token}, "connect"},
+	} {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), append([]string{"export"}, c.args...), &stdout, &stderr, env(nil))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: got %v, want an error saying %q", c.args, err, c.want)
+		}
+	}
+}

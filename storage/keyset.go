@@ -1,0 +1,296 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+	"github.com/google/uuid"
+
+	"github.com/erasured/erasured"
+	"github.com/erasured/erasured/filters"
+	"github.com/erasured/erasured/pagination"
+)
+
+// This file is keyset pagination: a cursor page is the rows that come after (or before)
+// the cursor's position in the list's total order, found by a condition on the sort
+// keys and the id rather than by skipping rows, so that the indexes that lead with
+// (store_id, key, id) seek straight to it and a page a million rows deep costs what the
+// first one does.
+
+// key is one key of a keyset order.
+type key struct {
+	name     string // the column
+	desc     bool
+	nullable bool
+	kind     filters.Kind
+}
+
+// keyset is the total order of a list: its sort keys, then the table's id in the
+// direction of the last of them, exactly as orderBy writes it.
+type keyset struct {
+	sort string // the sort as the sort parameter writes it; cursors carry it
+	keys []key
+}
+
+func newKeyset(t table, sorts []erasured.Sort) (keyset, error) {
+	if len(sorts) == 0 {
+		sorts = t.defaultSort
+	}
+	var (
+		ks    keyset
+		names []string
+		desc  bool
+	)
+	for _, s := range sorts {
+		col, ok := t.columns[s.Attribute]
+		if !ok {
+			return keyset{}, fmt.Errorf("sort on %s.%s: no such column", t.name, s.Attribute)
+		}
+		ks.keys = append(ks.keys, key{name: col.name, desc: s.Desc, nullable: col.nullable, kind: col.kind})
+		name := s.Attribute
+		if s.Desc {
+			name = "-" + name
+		}
+		names = append(names, name)
+		desc = s.Desc
+	}
+	ks.keys = append(ks.keys, key{name: t.id, desc: desc, kind: t.idKind})
+	ks.sort = strings.Join(names, ",")
+	return ks, nil
+}
+
+// reversed is the same order read backwards. NULL counts as greater than every value in
+// both directions (see orderTerm), so reversing flips each key and nothing else.
+func (ks keyset) reversed() keyset {
+	r := keyset{sort: ks.sort, keys: slices.Clone(ks.keys)}
+	for i := range r.keys {
+		r.keys[i].desc = !r.keys[i].desc
+	}
+	return r
+}
+
+func (ks keyset) orderBy() []string {
+	terms := make([]string, len(ks.keys))
+	for i, k := range ks.keys {
+		terms[i] = orderTerm(k.name, k.desc, k.nullable)
+	}
+	return terms
+}
+
+// after is the condition "comes after the position at in this order", spelled out key
+// by key as (k1 after a1) OR (k1 = a1 AND k2 after a2) OR ... so that it works in both
+// dialects, for mixed directions and for NULLs, which a row comparison
+// (k1, k2) > (a1, a2) handles in neither.
+//
+// It is led by a plain bound on the first key ("k1 at or after a1") that adds nothing
+// logically but is what lets an index on (store_id, k1, ...) start the scan at the
+// cursor instead of filtering every row before it. An ascending nullable key with a
+// non-NULL cursor value has no such bound (its rows after are "k1 >= a1 OR k1 IS NULL",
+// not one range), so a deep page sorted that way is filtered rather than sought.
+func (ks keyset) after(at []any) sq.Sqlizer {
+	var or sq.Or
+	for i, k := range ks.keys {
+		later := k.later(at[i])
+		if later == nil {
+			continue
+		}
+		and := make(sq.And, 0, i+1)
+		for j := range i {
+			and = append(and, ks.keys[j].equal(at[j]))
+		}
+		or = append(or, append(and, later))
+	}
+	if bound := ks.keys[0].bound(at[0]); bound != nil {
+		return sq.And{bound, or}
+	}
+	return or
+}
+
+// later is "the key's value comes after v", or nil when nothing does.
+func (k key) later(v any) sq.Sqlizer {
+	switch {
+	case k.desc && v == nil:
+		return sq.Expr(k.name + " IS NOT NULL")
+	case k.desc:
+		return sq.Expr(k.name+" < ?", v)
+	case v == nil:
+		return nil
+	case k.nullable:
+		return sq.Expr("("+k.name+" > ? OR "+k.name+" IS NULL)", v)
+	}
+	return sq.Expr(k.name+" > ?", v)
+}
+
+func (k key) equal(v any) sq.Sqlizer {
+	if v == nil {
+		return sq.Expr(k.name + " IS NULL")
+	}
+	return sq.Expr(k.name+" = ?", v)
+}
+
+// bound is "the key's value is v or comes after it", when that is one range of an index.
+func (k key) bound(v any) sq.Sqlizer {
+	switch {
+	case k.desc && v == nil:
+		return nil // everything
+	case k.desc:
+		return sq.Expr(k.name+" <= ?", v)
+	case v == nil:
+		return sq.Expr(k.name + " IS NULL")
+	case k.nullable:
+		return nil // two ranges: see after
+	}
+	return sq.Expr(k.name+" >= ?", v)
+}
+
+// cursorArgs checks that c is a position in the order ks (its sort, and a value of the
+// right type for every key) and returns its values as SQL arguments. The cursor came
+// from a client: a value that does not fit must be a 400 here, never a database error.
+func (db *DB) cursorArgs(ks keyset, c *pagination.Cursor) ([]any, error) {
+	if c.Sort != ks.sort {
+		return nil, c.Invalid("it was made for sort %q, and this request sorts by %q", c.Sort, ks.sort)
+	}
+	if len(c.Keys) != len(ks.keys) {
+		return nil, c.Invalid("it has %d keys, and sort %q needs %d", len(c.Keys), ks.sort, len(ks.keys))
+	}
+	args := make([]any, len(ks.keys))
+	for i, k := range ks.keys {
+		if c.Keys[i] == nil {
+			if !k.nullable {
+				return nil, c.Invalid("key %d is null", i+1)
+			}
+			continue
+		}
+		// A cursor that storage made and a caller handed back (as erasured export
+		// does) still holds its times as times.
+		if t, ok := c.Keys[i].(time.Time); ok && k.kind == filters.Time {
+			args[i] = db.timeArg(t)
+			continue
+		}
+		s, ok := c.Keys[i].(string)
+		if !ok || strings.ContainsRune(s, 0) {
+			return nil, c.Invalid("key %d is not text", i+1)
+		}
+		switch k.kind {
+		case filters.Time:
+			t, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				return nil, c.Invalid("key %d is not a timestamp", i+1)
+			}
+			args[i] = db.timeArg(t)
+		case filters.UUID:
+			u, err := uuid.Parse(s)
+			if err != nil {
+				return nil, c.Invalid("key %d is not a UUID", i+1)
+			}
+			args[i] = u.String()
+		default:
+			args[i] = s
+		}
+	}
+	return args, nil
+}
+
+// cursorAt is the cursor on row (a pointer to a table's row struct): the values of ks's
+// columns, read through the db tags that sqlx scanned them by, so that one function
+// serves every table.
+func (db *DB) cursorAt(ks keyset, row any) (*pagination.Cursor, error) {
+	v := reflect.Indirect(reflect.ValueOf(row))
+	keys := make([]any, len(ks.keys))
+	for i, k := range ks.keys {
+		switch f := db.db.Mapper.FieldByName(v, k.name).Interface().(type) {
+		case string:
+			keys[i] = f
+		case sql.NullString:
+			if f.Valid {
+				keys[i] = f.String
+			}
+		case timeColumn:
+			keys[i] = f.Time
+		case nullTimeColumn:
+			if f.Time != nil {
+				keys[i] = *f.Time
+			}
+		default:
+			return nil, fmt.Errorf("cursor: column %s of %T is a %T", k.name, row, f)
+		}
+	}
+	return &pagination.Cursor{Sort: ks.sort, Keys: keys}, nil
+}
+
+// selectCursorPage runs the cursor page opts.Cursor of base (a SELECT with FROM and
+// WHERE, no columns) into rows of type R, with the list's total (see totals) in the
+// same round trip.
+//
+// It reads one row more than the page holds, to learn whether more follow: forwards
+// from page[after] (or the start), or backwards from page[before] alone, in which case
+// the rows are put back in list order. A range request reads forwards between both.
+func selectCursorPage[R totaled](ctx context.Context, db *DB, t table, base sq.SelectBuilder, cols []string, opts erasured.ListOptions) ([]R, PageInfo, error) {
+	cp := opts.Cursor
+	where, err := db.conditions(t, opts.Filter)
+	if err != nil {
+		return nil, PageInfo{}, err
+	}
+	base = base.Where(where)
+	ks, err := newKeyset(t, opts.Sort)
+	if err != nil {
+		return nil, PageInfo{}, err
+	}
+	tq, err := db.totals(ctx, t, base, opts) // of the whole list: the cursors only place the page
+	if err != nil {
+		return nil, PageInfo{}, err
+	}
+	page, order := base, ks
+	if cp.After != nil {
+		at, err := db.cursorArgs(ks, cp.After)
+		if err != nil {
+			return nil, PageInfo{}, err
+		}
+		page = page.Where(ks.after(at))
+	}
+	if cp.Before != nil {
+		at, err := db.cursorArgs(ks, cp.Before)
+		if err != nil {
+			return nil, PageInfo{}, err
+		}
+		page = page.Where(ks.reversed().after(at))
+		if cp.Backward() {
+			order = ks.reversed()
+		}
+	}
+	q := tq.columns(page.Columns(cols...)).OrderBy(order.orderBy()...).Limit(uint64(cp.Size) + 1)
+	var rows []R
+	if err := db.selectRows(ctx, db.db, &rows, q); err != nil {
+		return nil, PageInfo{}, fmt.Errorf("list %s: %w", t.name, err)
+	}
+	var info PageInfo
+	if len(rows) > cp.Size {
+		rows, info.More = rows[:cp.Size], true
+	}
+	if cp.Backward() {
+		slices.Reverse(rows)
+	}
+	if len(rows) == 0 {
+		if cp.After == nil && cp.Before == nil {
+			return rows, info, nil // the list is empty
+		}
+		n, err := db.total(ctx, t, tq)
+		info.Total, info.Estimated = n.Total, n.Estimated
+		return rows, info, err
+	}
+	n := rows[0].totals()
+	info.Total, info.Estimated = n.Total, n.Estimated
+	if info.First, err = db.cursorAt(ks, &rows[0]); err != nil {
+		return nil, PageInfo{}, err
+	}
+	if info.Last, err = db.cursorAt(ks, &rows[len(rows)-1]); err != nil {
+		return nil, PageInfo{}, err
+	}
+	return rows, info, nil
+}

@@ -1,0 +1,75 @@
+package storage
+
+import (
+	"context"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/erasured/erasured"
+	"github.com/erasured/erasured/pagination"
+)
+
+// Page is one page of a list, offset or cursor, and what is known of the whole list.
+type Page[T any] struct {
+	Items []T
+	PageInfo
+}
+
+// PageInfo is what a page knows of the list around it.
+type PageInfo struct {
+	// Total is how many records match. Estimated says it is PostgreSQL's estimate,
+	// not a count (see ExactTotalMax).
+	Total     int
+	Estimated bool
+	// Cursor pages only: the cursors on the first and last items, nil when the page
+	// is empty, and whether more items follow the page in the direction it was read
+	// (see pagination.CursorPage.Links).
+	First, Last *pagination.Cursor
+	More        bool
+}
+
+// list reads the page of t's rows that opts asks for, a cursor page when opts.Cursor is
+// set and an offset page otherwise, from base (a SELECT with FROM and the store's WHERE,
+// no columns) into rows of type R, and turns each into a T.
+func list[R totaled, T any](ctx context.Context, db *DB, t table, base sq.SelectBuilder, cols []string, opts erasured.ListOptions, item func(*R) (T, error)) (*Page[T], error) {
+	var (
+		rows []R
+		p    Page[T]
+		err  error
+	)
+	if opts.Cursor != nil {
+		rows, p.PageInfo, err = selectCursorPage[R](ctx, db, t, base, cols, opts)
+	} else {
+		var n listTotal
+		rows, n, err = selectPage[R](ctx, db, t, base, cols, opts)
+		p.Total, p.Estimated = n.Total, n.Estimated
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.Items = make([]T, len(rows))
+	for i := range rows {
+		if p.Items[i], err = item(&rows[i]); err != nil {
+			return nil, err
+		}
+	}
+	return &p, nil
+}
+
+// ErasureRequestPage returns the page opts asks for of the erasure requests of
+// opts.StoreID that match opts.Filter: by offset, or by cursor when opts.Cursor is set.
+// A cursor that does not belong to the list's sort, or whose values are not of their
+// keys' types, is a *pagination.Error naming its parameter.
+func (db *DB) ErasureRequestPage(ctx context.Context, opts erasured.ListOptions) (*Page[*erasured.ErasureRequest], error) {
+	return list(ctx, db, erasureTable,
+		db.sb.Select().From("erasure_requests").Where(sq.Eq{"store_id": opts.StoreID}),
+		erasureColumns, opts, func(r *erasureListRow) (*erasured.ErasureRequest, error) { return r.erasureRequest(), nil })
+}
+
+// RequestPage is ErasureRequestPage for Open Notes requests. Without opts.Sort the
+// newest requested_at comes first.
+func (db *DB) RequestPage(ctx context.Context, opts erasured.ListOptions) (*Page[*erasured.Request], error) {
+	return list(ctx, db, requestTable,
+		db.sb.Select().From("requests").Where(sq.Eq{"store_id": opts.StoreID}),
+		requestColumns, opts, (*requestListRow).request)
+}
