@@ -154,3 +154,59 @@ func TestCursorPaginationErrors(t *testing.T) {
 		e.do("GET", erasures+"?page[cursor]=x", token, nil).wantError(t, 400, "page[cursor]")
 	})
 }
+
+// The Open Notes list pages by cursor too: newest requested_at first by default, and
+// following next, then prev, visits every request once each way.
+func TestRequestsCursorPagination(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, e *env) {
+		token := e.key("s")
+		for i := range 7 {
+			e.do("POST", requestsPath, token, fmt.Sprintf(`{"data":{"type":"requests","attributes":{"request_id":"r%d","requested_by":"p","requested_at":"2026-01-0%dT00:00:00Z"}}}`, i, i+1)).
+				want(t, 201)
+		}
+		read := func(link string) (ids []string, prev, next string) {
+			r := e.do("GET", strings.TrimPrefix(link, e.url), token, nil).want(t, 200)
+			for _, res := range r.list(t) {
+				ids = append(ids, res["id"].(string))
+			}
+			links := r.Doc["links"].(map[string]any)
+			prev, _ = links["prev"].(string)
+			next, _ = links["next"].(string)
+			return ids, prev, next
+		}
+		var forward []string
+		link := e.url + requestsPath + "?page[size]=3"
+		for link != "" {
+			ids, _, next := read(link)
+			forward = append(forward, ids...)
+			link = next
+		}
+		if got := strings.Join(forward, " "); got != "r6 r5 r4 r3 r2 r1 r0" {
+			t.Fatalf("following next: %s", got)
+		}
+		// Back from the last page: before the cursor of its first record.
+		last, prev, _ := read(e.url + requestsPath + "?page[size]=3&page[after]=" + url.QueryEscape(mustCursorAfter(t, e, token, 6)))
+		if strings.Join(last, " ") != "r0" || prev == "" {
+			t.Fatalf("last page %v, prev %q", last, prev)
+		}
+		back, _, _ := read(prev)
+		if strings.Join(back, " ") != "r3 r2 r1" {
+			t.Errorf("prev of the last page: %v", back)
+		}
+		e.do("GET", requestsPath+"?page[size]=3&page[offset]=3", token, nil).wantError(t, 400, "page[offset]")
+	})
+}
+
+// mustCursorAfter returns the page[after] cursor that the requests list's next link
+// carries after n records of the default order, read by following next links.
+func mustCursorAfter(t *testing.T, e *env, token string, n int) string {
+	t.Helper()
+	r := e.do("GET", requestsPath+fmt.Sprintf("?page[size]=%d", n), token, nil).want(t, 200)
+	next, _ := r.Doc["links"].(map[string]any)["next"].(string)
+	u, err := url.Parse(next)
+	if err != nil || u.Query().Get("page[after]") == "" {
+		t.Fatalf("next link %q has no page[after]", next)
+	}
+	return u.Query().Get("page[after]")
+}
