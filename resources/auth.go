@@ -3,6 +3,7 @@ package resources
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/erasured/erasured"
 )
@@ -23,7 +24,7 @@ func (s *Server) authorize(r *http.Request, scope string) (*erasured.Key, error)
 	if token == "" {
 		return nil, erasured.Errorf(erasured.EUNAUTHORIZED, "an API key is required: send Authorization: Bearer <token> or X-API-Key: <token>")
 	}
-	key, err := s.db.KeyByToken(r.Context(), erasured.HashToken(token))
+	key, err := s.key(r, erasured.HashToken(token))
 	if err != nil {
 		return nil, err
 	}
@@ -35,4 +36,18 @@ func (s *Server) authorize(r *http.Request, scope string) (*erasured.Key, error)
 		return nil, erasured.Errorf(erasured.EFORBIDDEN, "this API key lacks the scope %s", scope)
 	}
 	return key, nil
+}
+
+// key returns the key whose token hashes to hash, from the cache when it is there.
+func (s *Server) key(r *http.Request, hash string) (*erasured.Key, error) {
+	now := time.Now()
+	if k := s.keys.get(hash, now); k != nil {
+		return k, nil
+	}
+	k, err := s.db.KeyByToken(r.Context(), hash)
+	if err != nil {
+		return nil, err
+	}
+	s.keys.put(hash, k, now)
+	return k, nil
 }

@@ -38,6 +38,9 @@ type Config struct {
 	// least 1).
 	RateLimit float64
 	RateBurst int
+	// KeyCacheTTL is how long an API key that authenticated is remembered, sparing
+	// the database a lookup per request; 0 looks every key up every time.
+	KeyCacheTTL time.Duration
 }
 
 // Server serves the erasured API.
@@ -48,6 +51,8 @@ type Server struct {
 	router  *mux.Router
 	metrics *metrics
 	limits  *rateLimits // nil when requests are not limited
+	keys    *keyCache   // nil when keys are not cached
+	handler http.Handler
 }
 
 // New returns a Server on db. Log records made with a request's context carry its id.
@@ -63,14 +68,15 @@ func New(cfg Config, db *storage.DB, log *slog.Logger) *Server {
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	s := &Server{cfg: cfg, db: db, log: slog.New(logHandler{log.Handler()}), router: mux.NewRouter(), metrics: newMetrics(db),
-		limits: newRateLimits(cfg.RateLimit, cfg.RateBurst)}
+		limits: newRateLimits(cfg.RateLimit, cfg.RateBurst), keys: newKeyCache(cfg.KeyCacheTTL)}
 	s.routes()
+	s.handler = s.observe(s.cors(s.router))
 	return s
 }
 
 // ServeHTTP serves one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.observe(s.cors(s.router)).ServeHTTP(w, r)
+	s.handler.ServeHTTP(w, r)
 }
 
 func (s *Server) routes() {

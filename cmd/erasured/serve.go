@@ -64,6 +64,8 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	f.fromEnv("rate-limit", "ERASURED_RATE_LIMIT")
 	f.IntVar(&m.cfg.RateBurst, "rate-burst", 0, "requests an API key may send at once (default twice --rate-limit, at least 1)")
 	f.fromEnv("rate-burst", "ERASURED_RATE_BURST")
+	f.DurationVar(&m.cfg.KeyCacheTTL, "key-cache-ttl", 10*time.Second, "how long an API key is remembered after it authenticated (a deleted key works this long); 0 to look keys up on every request")
+	f.fromEnv("key-cache-ttl", "ERASURED_KEY_CACHE_TTL")
 	f.DurationVar(&m.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGTERM")
 	f.fromEnv("shutdown-timeout", "ERASURED_SHUTDOWN_TIMEOUT")
 	services := f.String("erasure-services", "", "comma-separated services besides this server that must each report before an erasure request completes (default none: it completes once this server has erased what it holds)")

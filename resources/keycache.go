@@ -1,0 +1,67 @@
+package resources
+
+import (
+	"sync"
+	"time"
+
+	"github.com/erasured/erasured"
+)
+
+// maxCachedKeys bounds the cache; past it, expired keys are swept, and if that frees
+// nothing the cache starts over.
+const maxCachedKeys = 10000
+
+// keyCache remembers the API keys that authenticated, for ttl, so that a busy client
+// does not cost a database round trip per request. Only known keys are kept: an unknown
+// token always reaches the database, so a flood of guesses cannot fill the cache. A new
+// key works at once; a key deleted from the database goes on working for at most ttl.
+type keyCache struct {
+	ttl  time.Duration
+	mu   sync.Mutex
+	keys map[string]cachedKey // by token hash
+}
+
+type cachedKey struct {
+	key     *erasured.Key
+	expires time.Time
+}
+
+// newKeyCache returns a cache that keeps keys for ttl, or nil (no caching) when ttl is
+// not positive.
+func newKeyCache(ttl time.Duration) *keyCache {
+	if ttl <= 0 {
+		return nil
+	}
+	return &keyCache{ttl: ttl, keys: map[string]cachedKey{}}
+}
+
+func (c *keyCache) get(hash string, now time.Time) *erasured.Key {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.keys[hash]; ok && now.Before(e.expires) {
+		return e.key
+	}
+	return nil
+}
+
+func (c *keyCache) put(hash string, k *erasured.Key, now time.Time) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.keys) >= maxCachedKeys {
+		for h, e := range c.keys {
+			if !now.Before(e.expires) {
+				delete(c.keys, h)
+			}
+		}
+		if len(c.keys) >= maxCachedKeys {
+			clear(c.keys)
+		}
+	}
+	c.keys[hash] = cachedKey{key: k, expires: now.Add(c.ttl)}
+}
