@@ -145,8 +145,17 @@ func selectPage[R totaled](ctx context.Context, db *DB, t table, base sq.SelectB
 	}
 	page := tq.columns(base.Columns(cols...)).
 		OrderBy(order...).
-		Limit(uint64(opts.Page.Limit)).
-		Offset(uint64(opts.Page.Offset))
+		Limit(uint64(opts.Page.Limit))
+	if opts.Page.Offset > 0 {
+		// An offset walks past Offset rows before the page. Walking ids alone, which an
+		// index on the sort keys can serve without touching the table, and reading whole
+		// rows for the page only, keeps a deep offset from fetching every row it skips.
+		// The inner SELECT keeps "?" placeholders; the outer one numbers them all.
+		ids := base.PlaceholderFormat(sq.Question).Column(t.id).OrderBy(order...).
+			Limit(uint64(opts.Page.Limit)).
+			Offset(uint64(opts.Page.Offset))
+		page = page.Where(sq.Expr(t.id+" IN (?)", ids))
+	}
 	var rows []R
 	if err := db.selectRows(ctx, db.db, &rows, page); err != nil {
 		return nil, listTotal{}, fmt.Errorf("list %s: %w", t.name, err)
