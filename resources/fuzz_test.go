@@ -51,3 +51,54 @@ func FuzzCreateErasureRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzWriteBodies sends arbitrary bodies to every other endpoint that reads one: the
+// workflow report, the JSON:API PATCH of an erasure request, and the Open Notes POST and
+// PATCH. Whatever arrives, the answer is a success or a client error in the endpoint's
+// documented shape (e.do holds every response to /openapi.json); never a 5xx.
+func FuzzWriteBodies(f *testing.F) {
+	for _, seed := range []struct {
+		endpoint uint8
+		body     string
+	}{
+		{0, `{"status":"in_progress","services_erased":["billing"]}`},
+		{0, `{"partial_failures":[{"service":"crm","message":"timeout"}],"completed_at":null}`},
+		{0, `{"status":null}`},
+		{0, `{"services_erased":"billing","extra":1}`},
+		{0, `{"completed_at":"yesterday"}`},
+		{1, `{"data":{"type":"erasure_request","id":"ID","attributes":{"services_erased":["a"]}}}`},
+		{1, `{"data":{"type":"erasure_request","id":"ID","attributes":{"resource_id":"x"}}}`},
+		{1, `{"data":{"type":"erasure_request","attributes":{"status":"completed"}}}`},
+		{2, `{"data":{"type":"requests","attributes":{"request_id":"r","requested_by":"p","metadata":{"a":[1,2]},"similarity_score":0.5}}}`},
+		{2, `{"data":{"type":"requests","attributes":{"request_id":"a/b","requested_by":"p","note_id":"nope"}}}`},
+		{2, `{"data":{"type":"requests","attributes":{"request_id":"r2","requested_by":"p","metadata":[],"similarity_score":"x"}}}`},
+		{3, `{"data":{"type":"requests","id":"fuzz","attributes":{"status":"COMPLETED","note_id":null}}}`},
+		{3, `{"data":{"type":"requests","id":"fuzz","attributes":{"content":"x"}}}`},
+		{3, `{"data":{"type":"requests","id":"other","attributes":{}}}`},
+		{3, `not json`},
+	} {
+		f.Add(seed.endpoint, seed.body)
+	}
+	e := newEnv(f, storagetest.Open(f, "sqlite"), resources.Config{})
+	token := e.key("fuzz")
+	erasure := e.do("POST", erasures, token, newErasure("user", "fuzzed")).want(f, http.StatusCreated).data(f)["id"].(string)
+	e.do("POST", requestsPath, token, `{"data":{"type":"requests","attributes":{"request_id":"fuzz","requested_by":"p"}}}`).want(f, http.StatusCreated)
+	f.Fuzz(func(t *testing.T, endpoint uint8, body string) {
+		e.t = t
+		body = strings.ReplaceAll(body, `"ID"`, `"`+erasure+`"`)
+		var r *response
+		switch endpoint % 4 {
+		case 0:
+			r = e.do("PATCH", "/v1/erasure-requests/"+erasure, token, body, "Content-Type", "application/json")
+		case 1:
+			r = e.do("PATCH", erasures+"/"+erasure, token, body)
+		case 2:
+			r = e.do("POST", requestsPath, token, body)
+		case 3:
+			r = e.do("PATCH", requestsPath+"/fuzz", token, body)
+		}
+		if r.Status >= 500 || r.Status == http.StatusUnauthorized {
+			t.Fatalf("endpoint %d, body %q: %d %s", endpoint%4, body, r.Status, r.Body)
+		}
+	})
+}

@@ -182,7 +182,7 @@ func checkJSONAPI(t testing.TB, method, path string, r *response) {
 }
 
 // want fails the test unless r has status.
-func (r *response) want(t *testing.T, status int) *response {
+func (r *response) want(t testing.TB, status int) *response {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
@@ -221,7 +221,7 @@ func (r *response) wantError(t *testing.T, status int, source string) map[string
 }
 
 // data returns the primary data of a single-resource document.
-func (r *response) data(t *testing.T) map[string]any {
+func (r *response) data(t testing.TB) map[string]any {
 	t.Helper()
 	d, ok := r.Doc["data"].(map[string]any)
 	if !ok {
