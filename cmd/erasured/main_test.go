@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -39,15 +38,7 @@ func start(t *testing.T, args []string, vars map[string]string) (*Main, *bytes.B
 
 func get(t *testing.T, m *Main, path, token string) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", "http://"+m.Addr()+path, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var doc map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&doc)
+	resp, doc := send(t, m, "GET", path, token, "")
 	return resp.StatusCode, doc
 }
 
@@ -147,32 +138,16 @@ func TestMigrate(t *testing.T) {
 	}
 }
 
-// call sends one request with a JSON body to the running server.
-func call(t *testing.T, m *Main, method, path, token, body string) (int, map[string]any) {
-	t.Helper()
-	req, _ := http.NewRequest(method, "http://"+m.Addr()+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var doc map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&doc)
-	return resp.StatusCode, doc
-}
-
 // The program erases in the background, and waits for the services it is told of.
 func TestServeRunsTheErasureWorker(t *testing.T) {
 	t.Parallel()
 	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "w.db")
 	m, out := start(t, []string{"--erasure-poll", "10ms"}, map[string]string{"DATABASE_URL": dbURL, "ERASURED_ERASURE_SERVICES": " billing, crm "})
 	token := tokenRE.FindString(out.String())
-	status, doc := call(t, m, "POST", "/v2/personal-data/erasure-requests", token,
+	resp, doc := send(t, m, "POST", "/v2/personal-data/erasure-requests", token,
 		`{"data":{"type":"erasure_request","attributes":{"resource_type":"user","resource_id":"alice"}}}`)
-	if status != http.StatusCreated {
-		t.Fatalf("create: %d %v", status, doc)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %v", resp.StatusCode, doc)
 	}
 	id := doc["data"].(map[string]any)["id"].(string)
 	viewStatus := func() string {
@@ -187,8 +162,8 @@ func TestServeRunsTheErasureWorker(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	for _, svc := range []string{"billing", "crm"} {
-		if status, doc := call(t, m, "PATCH", "/v1/erasure-requests/"+id, token, `{"services_erased":["`+svc+`"]}`); status != http.StatusOK {
-			t.Fatalf("%s's report: %d %v", svc, status, doc)
+		if resp, doc := send(t, m, "PATCH", "/v1/erasure-requests/"+id, token, `{"services_erased":["`+svc+`"]}`); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s's report: %d %v", svc, resp.StatusCode, doc)
 		}
 	}
 	if s := viewStatus(); s != "SUCCESS" {
