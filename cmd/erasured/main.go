@@ -18,10 +18,18 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
 func main() {
+	// erasured's live heap is a few megabytes, so at the default GOGC=100 the collector
+	// runs every few requests. At 400 it costs a quarter as much, for about 15 MB more
+	// resident memory; bench/run.sh measured 30-70% more requests per second with it.
+	// An operator's GOGC still wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
