@@ -72,10 +72,7 @@ func (s *Server) getDeletion(w http.ResponseWriter, r *http.Request, f *deletion
 	}
 	var fields fieldset
 	if f.mediaType == mediaType {
-		if err := checkQuery(r, "fields["+deletionType+"]"); err != nil {
-			return err
-		}
-		if fields, err = parseFields(r, deletionType, []string{"status", "message"}); err != nil {
+		if fields, err = onlyFields(r, deletionType, []string{"status", "message"}); err != nil {
 			return err
 		}
 	} else if err := checkQuery(r); err != nil {

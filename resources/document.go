@@ -236,6 +236,15 @@ func parseInclude(r *http.Request, paths ...string) (map[string]bool, error) {
 	return set, nil
 }
 
+// onlyFields is for endpoints whose one query parameter is fields[typ]: it rejects any
+// other, and reads that one.
+func onlyFields(r *http.Request, typ string, fields []string) (fieldset, error) {
+	if err := checkQuery(r, "fields["+typ+"]"); err != nil {
+		return nil, err
+	}
+	return parseFields(r, typ, fields)
+}
+
 // apply keeps only the fieldset's members of a marshalled resource object.
 func (f fieldset) apply(n *jsonapi.Node) {
 	if f == nil {

@@ -59,10 +59,7 @@ func (s *Server) listErasureEvents(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if err := checkQuery(r, "fields["+eventType+"]"); err != nil {
-		return err
-	}
-	fields, err := parseFields(r, eventType, eventFields)
+	fields, err := onlyFields(r, eventType, eventFields)
 	if err != nil {
 		return err
 	}

@@ -139,10 +139,7 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := checkQuery(r, "fields["+requestType+"]"); err != nil {
-		return err
-	}
-	fields, err := parseFields(r, requestType, requestFields)
+	fields, err := onlyFields(r, requestType, requestFields)
 	if err != nil {
 		return err
 	}
@@ -295,10 +292,7 @@ func (s *Server) getRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := checkQuery(r, "fields["+requestType+"]"); err != nil {
-		return err
-	}
-	fields, err := parseFields(r, requestType, requestFields)
+	fields, err := onlyFields(r, requestType, requestFields)
 	if err != nil {
 		return err
 	}
@@ -325,10 +319,7 @@ func (s *Server) patchRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := checkQuery(r, "fields["+requestType+"]"); err != nil {
-		return err
-	}
-	fields, err := parseFields(r, requestType, requestFields)
+	fields, err := onlyFields(r, requestType, requestFields)
 	if err != nil {
 		return err
 	}
