@@ -88,15 +88,20 @@ func (ks keyset) orderBy() []string {
 // dialects, for mixed directions and for NULLs, which a row comparison
 // (k1, k2) > (a1, a2) handles in neither.
 //
-// It is led by a plain bound on the first key ("k1 at or after a1") that adds nothing
-// logically but is what lets an index on (store_id, k1, ...) start the scan at the
-// cursor instead of filtering every row before it. An ascending nullable key with a
-// non-NULL cursor value has no such bound (its rows after are "k1 >= a1 OR k1 IS NULL",
-// not one range), so a deep page sorted that way is filtered rather than sought.
-func (ks keyset) after(at []any) sq.Sqlizer {
+// It comes as one condition per range of an index on (store_id, k1, ...), in list
+// order, each led by a plain bound on k1 that adds nothing logically but is what lets
+// the index start the scan at the cursor instead of filtering every row before it.
+// There are two ranges when k1 is nullable and the rows after at lie on both sides of
+// the border between its values and its NULLs: an ascending k1's NULLs come after a
+// value, a descending k1's values after a NULL. As one condition, "k1 >= a1 OR k1 IS
+// NULL" is no range of the index, and a deep page would filter every row before it.
+func (ks keyset) after(at []any) []sq.Sqlizer {
 	var or sq.Or
 	for i, k := range ks.keys {
 		later := k.later(at[i])
+		if i > 0 {
+			later = anyOf(later, k.laterRegion(at[i]))
+		}
 		if later == nil {
 			continue
 		}
@@ -106,25 +111,53 @@ func (ks keyset) after(at []any) sq.Sqlizer {
 		}
 		or = append(or, append(and, later))
 	}
-	if bound := ks.keys[0].bound(at[0]); bound != nil {
-		return sq.And{bound, or}
+	k := ks.keys[0]
+	ranges := []sq.Sqlizer{sq.And{k.bound(at[0]), or}}
+	if other := k.laterRegion(at[0]); other != nil {
+		ranges = append(ranges, other)
+	}
+	return ranges
+}
+
+// anyOf is the OR of the conditions that are not nil, or nil when none is.
+func anyOf(conds ...sq.Sqlizer) sq.Sqlizer {
+	var or sq.Or
+	for _, c := range conds {
+		if c != nil {
+			or = append(or, c)
+		}
+	}
+	switch len(or) {
+	case 0:
+		return nil
+	case 1:
+		return or[0]
 	}
 	return or
 }
 
-// later is "the key's value comes after v", or nil when nothing does.
+// later is "the key's value comes after v" among the values of v's region (NULL or
+// not NULL), or nil when none does.
 func (k key) later(v any) sq.Sqlizer {
+	switch {
+	case v == nil:
+		return nil
+	case k.desc:
+		return sq.Expr(k.name+" < ?", v)
+	}
+	return sq.Expr(k.name+" > ?", v)
+}
+
+// laterRegion is "the key's value is in the region (NULL or not NULL) that comes after
+// v's", or nil when that region comes before v's or the key is never NULL.
+func (k key) laterRegion(v any) sq.Sqlizer {
 	switch {
 	case k.desc && v == nil:
 		return sq.Expr(k.name + " IS NOT NULL")
-	case k.desc:
-		return sq.Expr(k.name+" < ?", v)
-	case v == nil:
-		return nil
-	case k.nullable:
-		return sq.Expr("("+k.name+" > ? OR "+k.name+" IS NULL)", v)
+	case !k.desc && v != nil && k.nullable:
+		return sq.Expr(k.name + " IS NULL")
 	}
-	return sq.Expr(k.name+" > ?", v)
+	return nil
 }
 
 func (k key) equal(v any) sq.Sqlizer {
@@ -134,17 +167,14 @@ func (k key) equal(v any) sq.Sqlizer {
 	return sq.Expr(k.name+" = ?", v)
 }
 
-// bound is "the key's value is v or comes after it", when that is one range of an index.
+// bound is "the key's value is v or comes after it, in v's region": one range of an
+// index on the key.
 func (k key) bound(v any) sq.Sqlizer {
 	switch {
-	case k.desc && v == nil:
-		return nil // everything
-	case k.desc:
-		return sq.Expr(k.name+" <= ?", v)
 	case v == nil:
 		return sq.Expr(k.name + " IS NULL")
-	case k.nullable:
-		return nil // two ranges: see after
+	case k.desc:
+		return sq.Expr(k.name+" <= ?", v)
 	}
 	return sq.Expr(k.name+" >= ?", v)
 }
@@ -246,25 +276,40 @@ func selectCursorPage[R totaled](ctx context.Context, db *DB, t table, base sq.S
 	if err != nil {
 		return nil, PageInfo{}, err
 	}
-	page, order := base, ks
+	// ranges are the index ranges that the page is read from, in the order it is read
+	// (see after); a second cursor only ends the page.
+	page, order, ranges := base, ks, []sq.Sqlizer{nil}
 	if cp.After != nil {
 		at, err := db.cursorArgs(ks, cp.After)
 		if err != nil {
 			return nil, PageInfo{}, err
 		}
-		page = page.Where(ks.after(at))
+		ranges = ks.after(at)
 	}
 	if cp.Before != nil {
 		at, err := db.cursorArgs(ks, cp.Before)
 		if err != nil {
 			return nil, PageInfo{}, err
 		}
-		page = page.Where(ks.reversed().after(at))
+		before := ks.reversed().after(at)
 		if cp.Backward() {
-			order = ks.reversed()
+			order, ranges = ks.reversed(), before
+		} else {
+			page = page.Where(anyOf(before...))
 		}
 	}
-	q := tq.columns(page.Columns(cols...)).OrderBy(order.orderBy()...).Limit(uint64(cp.Size) + 1)
+	limit := uint64(cp.Size) + 1
+	read := func(r sq.Sqlizer) sq.SelectBuilder {
+		return page.Where(r).Columns(cols...).OrderBy(order.orderBy()...).Limit(limit)
+	}
+	q := tq.columns(read(ranges[0]))
+	if len(ranges) == 2 {
+		// Each range is read as far as the page could go and the two are merged, which
+		// PostgreSQL does by seeking in both; their union is the page's rows.
+		both := sq.Select("*").FromSelect(read(ranges[0]), "a").
+			SuffixExpr(sq.Expr("UNION ALL SELECT * FROM (?) AS b", read(ranges[1]).PlaceholderFormat(sq.Question)))
+		q = tq.columns(db.sb.Select("*").FromSelect(both, "page")).OrderBy(order.orderBy()...).Limit(limit)
+	}
 	var rows []R
 	if err := db.selectRows(ctx, db.db, &rows, q); err != nil {
 		return nil, PageInfo{}, fmt.Errorf("list %s: %w", t.name, err)
