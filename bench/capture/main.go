@@ -8,9 +8,9 @@
 // that what it caches (a store's estimated size) is cached, as in a running server.
 //
 //	go run ./bench/capture --database-url URL --token T --out DIR \
-//	    --filter F --after CURSOR --id ID
+//	    --filter F --after CURSOR --after-completed CURSOR --id ID
 //
-// For each name (filtered, offset, first, deep, get, post) it writes NAME.sql, with the
+// For each name (filtered, offset, first, deep, completed, get, post) it writes NAME.sql, with the
 // statements' placeholders $n turned into pgbench variables :pn (NULLs written inline),
 // and NAME.args, one -Dpn=value per line for pgbench. The POST script mints its uuid
 // with one more statement (pgbench cannot make one), which the server does in Go.
@@ -46,15 +46,16 @@ func main() {
 	out := flag.String("out", ".", "directory for the scripts")
 	filter := flag.String("filter", "", "the filter of the filtered list page")
 	after := flag.String("after", "", "the cursor of the deep cursor page")
+	afterCompleted := flag.String("after-completed", "", "the cursor of the deep cursor page sorted by completed_at")
 	id := flag.String("id", "", "the erasure request of the single GET")
 	flag.Parse()
-	if err := capture(context.Background(), *dbURL, *token, *out, *filter, *after, *id); err != nil {
+	if err := capture(context.Background(), *dbURL, *token, *out, *filter, *after, *afterCompleted, *id); err != nil {
 		fmt.Fprintln(os.Stderr, "capture:", err)
 		os.Exit(1)
 	}
 }
 
-func capture(ctx context.Context, dbURL, token, out, filter, after, id string) error {
+func capture(ctx context.Context, dbURL, token, out, filter, after, afterCompleted, id string) error {
 	var recorded []statement
 	db, err := storage.Open(ctx, dbURL, storage.WithStatementHook(func(q string, args []any) {
 		recorded = append(recorded, statement{q, append([]any(nil), args...)})
@@ -70,6 +71,10 @@ func capture(ctx context.Context, dbURL, token, out, filter, after, id string) e
 	}
 	// The handlers read page parameters with package pagination; so does this.
 	deep, err := pagination.ParseCursor(url.Values{"page[size]": {"25"}, "page[after]": {after}}, 25)
+	if err != nil {
+		return err
+	}
+	deepCompleted, err := pagination.ParseCursor(url.Values{"page[size]": {"25"}, "page[after]": {afterCompleted}}, 25)
 	if err != nil {
 		return err
 	}
@@ -96,6 +101,7 @@ func capture(ctx context.Context, dbURL, token, out, filter, after, id string) e
 		{"offset", list(erasured.ListOptions{Page: pagination.Page{Offset: 10000, Limit: 25}})},
 		{"first", list(erasured.ListOptions{Cursor: &pagination.CursorPage{Size: 25}})},
 		{"deep", list(erasured.ListOptions{Cursor: deep})},
+		{"completed", list(erasured.ListOptions{Sort: []erasured.Sort{{Attribute: "completed_at"}}, Cursor: deepCompleted})},
 		{"get", func() (string, error) {
 			_, err := db.ErasureRequest(ctx, key.StoreID, id)
 			return "", err
