@@ -120,20 +120,24 @@ read -r filter_type filter_id < <(sql "SELECT resource_type || ' ' || resource_i
 	WHERE store_id = 'store-0' ORDER BY created_at, id OFFSET $((store_rows / 7)) LIMIT 1")
 filter="eq(resource_type,$filter_type):eq(resource_id,$filter_id)"
 get_id=$(sql "SELECT id FROM erasure_requests WHERE store_id = 'store-0' ORDER BY created_at, id OFFSET $((store_rows / 3)) LIMIT 1")
-# The deep cursor is the API's own: the next link of a one-row page that a filter on
-# created_at places 30 rows before the end of store-0. Cursors do not carry the filter.
-deep_at=$(sql "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM erasure_requests
-	WHERE store_id = 'store-0' ORDER BY created_at DESC, id DESC OFFSET 30 LIMIT 1")
-deep_cursor=$(api "$base" --data-urlencode "filter=ge(created_at,$deep_at)" --data-urlencode 'page[size]=1' |
-	jq -r '.links.next' | sed 's/.*page\[after\]=\([^&]*\).*/\1/')
-depth=$(sql "SELECT count(*) FROM erasure_requests WHERE store_id = 'store-0' AND created_at < '$deep_at'")
-# The same, sorted by completed_at: a cursor 10,000 rows before the last completed one.
+# A deep cursor is the API's own: the next link of a one-row page sorted by COLUMN that a
+# filter ge(COLUMN,…) starts at the row of store-0 that ORDER (an ORDER BY, OFFSET and
+# LIMIT 1 over its rows with a COLUMN) finds. Cursors do not carry the filter. It prints
+# the cursor and its depth: how many rows of store-0 come before that row.
+cursor_at() { # COLUMN ORDER
+	local at next
+	at=$(sql "SELECT to_char($1 AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM erasure_requests
+		WHERE store_id = 'store-0' AND $1 IS NOT NULL $2")
+	next=$(api "$base" --data-urlencode "filter=ge($1,$at)" --data-urlencode "sort=$1" --data-urlencode 'page[size]=1' | jq -r '.links.next')
+	echo "$(sed 's/.*page\[after\]=\([^&]*\).*/\1/' <<<"$next")" \
+		"$(sql "SELECT count(*) FROM erasure_requests WHERE store_id = 'store-0' AND $1 < '$at'")"
+}
+# 30 rows before the end of store-0; and, sorted by completed_at, 10,000 rows before the
+# last completed request, where the rows after the cursor span values and NULLs.
+read -r deep_cursor depth < <(cursor_at created_at "ORDER BY created_at DESC, id DESC OFFSET 30 LIMIT 1")
 completed=$(sql "SELECT count(completed_at) FROM erasure_requests WHERE store_id = 'store-0'")
-completed_at=$(sql "SELECT to_char(completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM erasure_requests
-	WHERE store_id = 'store-0' AND completed_at IS NOT NULL ORDER BY completed_at, id OFFSET $((completed > 10000 ? completed - 10000 : 0)) LIMIT 1")
-completed_cursor=$(api "$base" --data-urlencode "filter=ge(completed_at,$completed_at)" --data-urlencode 'sort=completed_at' \
-	--data-urlencode 'page[size]=1' | jq -r '.links.next' | sed 's/.*page\[after\]=\([^&]*\).*/\1/')
-completed_depth=$(sql "SELECT count(*) FROM erasure_requests WHERE store_id = 'store-0' AND completed_at < '$completed_at'")
+read -r completed_cursor completed_depth < <(cursor_at completed_at \
+	"ORDER BY completed_at, id OFFSET $((completed > 10000 ? completed - 10000 : 0)) LIMIT 1")
 
 "$work/capture" --database-url "$db_url" --token "$token" --out "$work" --filter "$filter" --after "$deep_cursor" \
 	--after-completed "$completed_cursor" --id "$get_id"
