@@ -329,7 +329,10 @@ func selectCursorPage[R totaled](ctx context.Context, db *DB, t table, base sq.S
 		info.Total, info.Estimated = n.Total, n.Estimated
 		return rows, info, err
 	}
-	n := rows[0].totals()
+	n, err := db.settle(ctx, t, tq, rows[0].totals())
+	if err != nil {
+		return nil, PageInfo{}, err
+	}
 	info.Total, info.Estimated = n.Total, n.Estimated
 	if info.First, err = db.cursorAt(ks, &rows[0]); err != nil {
 		return nil, PageInfo{}, err

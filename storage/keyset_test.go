@@ -329,6 +329,17 @@ func TestTotalsOfLargeStoresAreEstimated(t *testing.T) {
 		}
 		return e
 	}
+	// Past its first page, a filtered list is counted up to ExactTotalMax.
+	first, err := db.ErasureRequestPage(ctx, erasured.ListOptions{StoreID: "big", Cursor: &pagination.CursorPage{Size: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	past := &pagination.CursorPage{Size: 5, After: first.Last}
+	newest, err := db.ErasureRequestPage(ctx, erasured.ListOptions{StoreID: "big", Filter: exact("eq(resource_id,p-30000)"),
+		Cursor: &pagination.CursorPage{Size: 1}})
+	if err != nil || len(newest.Items) != 1 {
+		t.Fatal(newest, err)
+	}
 	for _, c := range []struct {
 		name      string
 		opts      erasured.ListOptions
@@ -339,6 +350,13 @@ func TestTotalsOfLargeStoresAreEstimated(t *testing.T) {
 		{"big store, cursor", erasured.ListOptions{StoreID: "big", Cursor: &pagination.CursorPage{Size: 5}}, 3 * storage.ExactTotalMax, true},
 		{"big store, offset", erasured.ListOptions{StoreID: "big", Page: pagination.Page{Offset: 10, Limit: 5}}, 3 * storage.ExactTotalMax, true},
 		{"big store, filtered", erasured.ListOptions{StoreID: "big", Filter: exact("like(resource_id,p-1*)"), Cursor: &pagination.CursorPage{Size: 5}}, 11111, false},
+		{"big store, filtered, offset", erasured.ListOptions{StoreID: "big", Filter: exact("eq(status,pending)"), Page: pagination.Page{Offset: 10, Limit: 5}}, 15_000, false},
+		{"big store, filtered, past the first page", erasured.ListOptions{StoreID: "big", Filter: exact("eq(status,pending)"), Cursor: past}, 15_000, true},
+		{"big store, filtered, backwards", erasured.ListOptions{StoreID: "big", Filter: exact("eq(status,pending)"),
+			Cursor: &pagination.CursorPage{Size: 5, Before: first.Last}}, 15_000, true},
+		{"big store, filtered, past the end", erasured.ListOptions{StoreID: "big", Filter: exact("eq(status,pending)"),
+			Cursor: &pagination.CursorPage{Size: 5, After: newest.Last}}, 15_000, true},
+		{"big store, filtered to fewer, past the first page", erasured.ListOptions{StoreID: "big", Filter: exact("like(resource_id,p-3*)"), Cursor: past}, 1112, false},
 		{"unknown store", erasured.ListOptions{StoreID: "nobody", Cursor: &pagination.CursorPage{Size: 5}}, 0, false},
 	} {
 		p, err := db.ErasureRequestPage(ctx, c.opts)

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math"
 	"sync"
@@ -25,14 +26,17 @@ func (t listTotal) totals() listTotal { return t }
 // totaled is a list row type: a table's row with a listTotal embedded.
 type totaled interface{ totals() listTotal }
 
-// ExactTotalMax is the size above which the total of an unfiltered list on PostgreSQL
-// is PostgreSQL's own estimate rather than a count (and says so: Estimated).
+// ExactTotalMax is the size above which the total of a list on PostgreSQL is
+// PostgreSQL's own estimate rather than a count (and says so: Estimated): always for an
+// unfiltered list, and for a filtered one on the pages that a cursor places.
 //
 // Counting is a scan of every matching index entry, so an exact total would make every
 // page of a store with millions of records cost as much as reading them all; the
-// estimate costs nothing per page (see storeEstimate). Filtered lists are always
-// counted: a filter is how a client asks exactly how many, and it usually matches few
-// records. SQLite, the embedded store for small deployments, always counts.
+// estimate costs nothing per page (see storeEstimate). A filtered list is counted on
+// its first page, since a filter is how a client asks exactly how many; past it, the
+// count stops at ExactTotalMax, for a client that walks a large filtered list to its
+// end (an export) would otherwise pay a whole count on every page (see settle). SQLite,
+// the embedded store for small deployments, always counts.
 const ExactTotalMax = 10_000
 
 // estimateSQL estimates the records of one store in one table ($1 the store, $2 the
@@ -59,13 +63,14 @@ const estimateSQL = `SELECT CASE WHEN c.reltuples < 0 THEN NULL ELSE
 	LEFT JOIN pg_stats s ON s.schemaname = ns.nspname AND s.tablename = c.relname AND s.attname = 'store_id'
 	WHERE c.oid = $2::regclass`
 
-// estimateTTL is how long a process keeps a store's estimate. The statistics behind it
-// change only when the table is analysed, so a minute adds little staleness, and it
-// spares each page the planning of the pg_stats view, which costs more than the page.
+// estimateTTL is how long a process keeps an estimate. The statistics behind it change
+// only when the table is analysed, so a minute adds little staleness, and it spares
+// each page the planning of the pg_stats view or of an EXPLAIN, which costs more than
+// the page.
 const estimateTTL = time.Minute
 
-// estimates caches storeEstimate per table and store. Each process keeps its own: an
-// estimate needs no agreement between processes.
+// estimates caches storeEstimate and listEstimate per table and store or list. Each
+// process keeps its own: an estimate needs no agreement between processes.
 type estimates struct {
 	mu sync.Mutex
 	m  map[[2]string]estimate
@@ -76,38 +81,81 @@ type estimate struct {
 	made time.Time
 }
 
-// storeEstimate returns PostgreSQL's estimate of the records of storeID in t, and false
-// when the table has no statistics yet, from the cache when it is recent enough.
-func (db *DB) storeEstimate(ctx context.Context, t table, storeID string) (float64, bool, error) {
-	k, now := [2]string{t.name, storeID}, time.Now()
+// cached returns the estimate kept under k while it is recent enough, or else the one
+// that fetch returns (NaN: none), which it keeps.
+func (db *DB) cached(k [2]string, fetch func() (float64, error)) (float64, error) {
+	now := time.Now()
 	db.est.mu.Lock()
 	e, ok := db.est.m[k]
 	db.est.mu.Unlock()
-	if !ok || now.Sub(e.made) > estimateTTL {
+	if ok && now.Sub(e.made) <= estimateTTL {
+		return e.n, nil
+	}
+	n, err := fetch()
+	if err != nil {
+		return 0, err
+	}
+	db.est.mu.Lock()
+	defer db.est.mu.Unlock()
+	if db.est.m == nil || len(db.est.m) >= 10_000 {
+		// Many stores or filters: start over rather than let the cache grow without bound.
+		db.est.m = map[[2]string]estimate{}
+	}
+	db.est.m[k] = estimate{n: n, made: now}
+	return n, nil
+}
+
+// storeEstimate returns PostgreSQL's estimate of the records of storeID in t, and false
+// when the table has no statistics yet, from the cache when it is recent enough.
+func (db *DB) storeEstimate(ctx context.Context, t table, storeID string) (float64, bool, error) {
+	n, err := db.cached([2]string{t.name, "store " + storeID}, func() (float64, error) {
 		var n sql.NullFloat64
 		db.observe(estimateSQL, []any{storeID, t.name})
 		if err := db.db.GetContext(ctx, &n, estimateSQL, storeID, t.name); err != nil {
-			return 0, false, fmt.Errorf("estimate %s: %w", t.name, db.wrap(err))
+			return 0, fmt.Errorf("estimate %s: %w", t.name, db.wrap(err))
 		}
-		e = estimate{n: math.NaN(), made: now}
-		if n.Valid {
-			e.n = n.Float64
+		if !n.Valid {
+			return math.NaN(), nil
 		}
-		db.est.mu.Lock()
-		if db.est.m == nil || len(db.est.m) >= 10_000 {
-			// Many stores: start over rather than let the cache grow without bound.
-			db.est.m = map[[2]string]estimate{}
-		}
-		db.est.m[k] = e
-		db.est.mu.Unlock()
+		return n.Float64, nil
+	})
+	return n, err == nil && !math.IsNaN(n), err
+}
+
+// listEstimate returns the planner's estimate of the rows that list (a SELECT with FROM
+// and WHERE) reads, from the cache when it is recent enough.
+func (db *DB) listEstimate(ctx context.Context, t table, list sq.SelectBuilder) (float64, error) {
+	query, args, err := list.PlaceholderFormat(sq.Dollar).ToSql()
+	if err != nil {
+		return 0, fmt.Errorf("build query: %w", err)
 	}
-	return e.n, !math.IsNaN(e.n), nil
+	return db.cached([2]string{t.name, fmt.Sprintf("list %s %q", query, args)}, func() (float64, error) {
+		var out []byte
+		db.observe("EXPLAIN (FORMAT JSON) "+query, args)
+		if err := db.db.GetContext(ctx, &out, "EXPLAIN (FORMAT JSON) "+query, args...); err != nil {
+			return 0, fmt.Errorf("estimate %s: %w", t.name, db.wrap(err))
+		}
+		var plans []struct {
+			Plan struct {
+				Rows float64 `json:"Plan Rows"`
+			}
+		}
+		if err := json.Unmarshal(out, &plans); err != nil || len(plans) != 1 {
+			return 0, fmt.Errorf("estimate %s: EXPLAIN answered %q: %v", t.name, out, err)
+		}
+		return plans[0].Plan.Rows, nil
+	})
 }
 
 // totalQuery is the total of one list as the columns total and estimated of a SELECT:
 // added to the list's own query, so that the page and its total come back in one
 // round trip, or run alone.
-type totalQuery struct{ total, estimated sq.Sqlizer }
+type totalQuery struct {
+	total, estimated sq.Sqlizer
+	// capped, when set, is the list (a SELECT with FROM and WHERE) whose count total
+	// stops past ExactTotalMax: see settle.
+	capped *sq.SelectBuilder
+}
 
 // totals is the total of the list that base (FROM and WHERE, filter included) selects
 // for opts: an exact COUNT(*) in a scalar subquery or, for a large unfiltered list on
@@ -122,8 +170,19 @@ func (db *DB) totals(ctx context.Context, t table, base sq.SelectBuilder, opts e
 		total:     sq.Alias(base.Column("COUNT(*)").PlaceholderFormat(sq.Question), "total"),
 		estimated: sq.Expr("(1=0) AS estimated"),
 	}
-	if db.dialect != postgres || len(opts.Filter) > 0 {
+	if db.dialect != postgres {
 		return exact, nil
+	}
+	if len(opts.Filter) > 0 {
+		if opts.Cursor == nil || opts.Cursor.After == nil && opts.Cursor.Before == nil {
+			return exact, nil // the first page
+		}
+		list := base.PlaceholderFormat(sq.Question)
+		return totalQuery{
+			total:     sq.Alias(sq.Select("COUNT(*)").FromSelect(list.Column("1").Limit(ExactTotalMax+1), "list"), "total"),
+			estimated: exact.estimated,
+			capped:    &list,
+		}, nil
 	}
 	n, ok, err := db.storeEstimate(ctx, t, opts.StoreID)
 	if err != nil || !ok || n <= ExactTotalMax {
@@ -146,5 +205,19 @@ func (db *DB) total(ctx context.Context, t table, q totalQuery) (listTotal, erro
 	if err := db.getRow(ctx, db.db, &n, q.columns(db.sb.Select())); err != nil {
 		return listTotal{}, fmt.Errorf("count %s: %w", t.name, err)
 	}
-	return n, nil
+	return db.settle(ctx, t, q, n)
+}
+
+// settle turns n, the total that q's columns gave, into the list's: a capped count that
+// went past ExactTotalMax becomes PostgreSQL's estimate of the list, and never less
+// than the count.
+func (db *DB) settle(ctx context.Context, t table, q totalQuery, n listTotal) (listTotal, error) {
+	if q.capped == nil || n.Total <= ExactTotalMax {
+		return n, nil
+	}
+	est, err := db.listEstimate(ctx, t, q.capped.Column("1"))
+	if err != nil {
+		return listTotal{}, err
+	}
+	return listTotal{Total: max(int(math.Round(est)), n.Total), Estimated: true}, nil
 }
