@@ -25,8 +25,9 @@
 #   post       POST a new erasure request
 #
 # It prints requests per second and p50/p99 latency of both, the ratios server/pgbench,
-# the server's largest resident memory while under load, and the time and largest
-# resident memory of `erasured export` of every row. Timings are only as quiet as the
+# the server's largest resident memory while under load, the time and largest resident
+# memory of `erasured export` of every row, and the time of an export through the API
+# of the CREATED requests of store-0, a third of it. Timings are only as quiet as the
 # machine: it prints the load average before and after.
 set -euo pipefail
 
@@ -229,6 +230,12 @@ exported=$(wc -l <"$work/export.ndjson")
 export_s=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2, p, ":"); s=0; for (i=1; i<=n; i++) s=s*60+p[i]; print s}' "$work/export.time")
 export_rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/export.time")
 rm -f "$work/export.ndjson"
+# Through the API, following a filter that matches a third of store-0 to its end.
+echo "bench: exporting store-0's CREATED requests with erasured export --server" >&2
+start=$(date +%s.%N)
+filtered_exported=$("$work/erasured" export --type erasure_request --server "http://127.0.0.1:$port" --token "$token" \
+	--filter 'eq(status,CREATED)' | wc -l)
+filtered_export_s=$(calc "$(date +%s.%N) - $start")
 
 measure post # last: it adds rows
 names+=(post)
@@ -263,4 +270,5 @@ printf 'server resident memory under load: %.1f MB at most (target < 100)\n' "$(
 printf 'export of %d rows: %.1f s (target < 60), %.1f MB resident at most (target < 100)\n' \
 	"$exported" "$export_s" "$(calc "$export_rss / 1024")"
 [ "$exported" -eq "$all_rows" ] || echo "bench: the export wrote $exported rows, not $all_rows" >&2
+printf 'export through the API of the %d CREATED requests of store-0: %.1f s\n' "$filtered_exported" "$filtered_export_s"
 echo "bench: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
