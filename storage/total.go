@@ -122,8 +122,8 @@ func (db *DB) storeEstimate(ctx context.Context, t table, storeID string) (float
 	return n, err == nil && !math.IsNaN(n), err
 }
 
-// listEstimate returns the planner's estimate of the rows that list (a SELECT with FROM
-// and WHERE) reads, from the cache when it is recent enough.
+// listEstimate returns the planner's estimate of the rows that list (a SELECT) reads,
+// from the cache when it is recent enough.
 func (db *DB) listEstimate(ctx context.Context, t table, list sq.SelectBuilder) (float64, error) {
 	query, args, err := list.PlaceholderFormat(sq.Dollar).ToSql()
 	if err != nil {
@@ -152,8 +152,8 @@ func (db *DB) listEstimate(ctx context.Context, t table, list sq.SelectBuilder) 
 // round trip, or run alone.
 type totalQuery struct {
 	total, estimated sq.Sqlizer
-	// capped, when set, is the list (a SELECT with FROM and WHERE) whose count total
-	// stops past ExactTotalMax: see settle.
+	// capped, when set, is the list's rows (a SELECT of 1 with its FROM and WHERE),
+	// whose count total stops past ExactTotalMax: see settle.
 	capped *sq.SelectBuilder
 }
 
@@ -177,9 +177,9 @@ func (db *DB) totals(ctx context.Context, t table, base sq.SelectBuilder, opts e
 		if opts.Cursor == nil || opts.Cursor.After == nil && opts.Cursor.Before == nil {
 			return exact, nil // the first page
 		}
-		list := base.PlaceholderFormat(sq.Question)
+		list := base.Column("1").PlaceholderFormat(sq.Question)
 		return totalQuery{
-			total:     sq.Alias(sq.Select("COUNT(*)").FromSelect(list.Column("1").Limit(ExactTotalMax+1), "list"), "total"),
+			total:     sq.Alias(sq.Select("COUNT(*)").FromSelect(list.Limit(ExactTotalMax+1), "list"), "total"),
 			estimated: exact.estimated,
 			capped:    &list,
 		}, nil
@@ -215,7 +215,7 @@ func (db *DB) settle(ctx context.Context, t table, q totalQuery, n listTotal) (l
 	if q.capped == nil || n.Total <= ExactTotalMax {
 		return n, nil
 	}
-	est, err := db.listEstimate(ctx, t, q.capped.Column("1"))
+	est, err := db.listEstimate(ctx, t, *q.capped)
 	if err != nil {
 		return listTotal{}, err
 	}
