@@ -16,7 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/erasured/erasured"
-	"github.com/erasured/erasured/openapi"
+	"github.com/erasured/erasured/openapi/openapitest"
 	"github.com/erasured/erasured/resources"
 	"github.com/erasured/erasured/storage"
 	"github.com/erasured/erasured/storage/storagetest"
@@ -157,7 +157,7 @@ func (e *env) do(method, path, token string, body any, headers ...string) *respo
 }
 
 // validator holds every response of every test to the published OpenAPI document.
-var validator = sync.OnceValues(openapi.NewValidator)
+var validator = sync.OnceValues(openapitest.NewValidator)
 
 // checkJSONAPI holds every JSON:API response to the rules common to all of them.
 func checkJSONAPI(t testing.TB, method, path string, r *response) {

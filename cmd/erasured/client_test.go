@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/erasured/erasured/openapi"
+	"github.com/erasured/erasured/openapi/openapitest"
 	"github.com/erasured/erasured/storage/storagetest"
 )
 
@@ -73,7 +73,7 @@ func TestJavaScriptClient(t *testing.T) {
 // passes through, so the server's absolute links lead back through the proxy.
 func checkingProxy(t *testing.T, addr string) string {
 	t.Helper()
-	v, err := openapi.NewValidator()
+	v, err := openapitest.NewValidator()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package openapi
+package openapitest
 
 // The JSON:API 1.1 document rules (jsonapi.org/format/1.1) that hold for every JSON:API
 // response whatever its operation, and that a JSON Schema cannot say (uniqueness across the

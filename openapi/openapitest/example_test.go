@@ -1,17 +1,17 @@
-package openapi_test
+package openapitest_test
 
 import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 
-	"github.com/erasured/erasured/openapi"
+	"github.com/erasured/erasured/openapi/openapitest"
 )
 
 // Build the validator once per test binary, then pass every exchange of every test through
 // Check (in a test: if err := v.Check(...); err != nil { t.Error(err) }).
 func ExampleValidator_Check() {
-	v, err := openapi.NewValidator()
+	v, err := openapitest.NewValidator()
 	if err != nil {
 		panic(err)
 	}

@@ -1,4 +1,4 @@
-package openapi
+package openapitest
 
 import (
 	"bytes"
@@ -12,12 +12,14 @@ import (
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
+
+	"github.com/erasured/erasured/openapi"
 )
 
 // buildModel parses the embedded document and builds its OpenAPI 3.1 model, failing on any error.
 func buildModel(t *testing.T) (libopenapi.Document, *v3.Document) {
 	t.Helper()
-	doc, err := libopenapi.NewDocument(Document())
+	doc, err := libopenapi.NewDocument(openapi.Document())
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
@@ -48,9 +50,9 @@ func TestDocumentIsValidOpenAPI31(t *testing.T) {
 }
 
 func TestDocumentReturnsACopy(t *testing.T) {
-	d := Document()
+	d := openapi.Document()
 	d[0] = 'x'
-	if !json.Valid(Document()) {
+	if !json.Valid(openapi.Document()) {
 		t.Fatal("changing what Document returned changed the document")
 	}
 }
@@ -166,7 +168,7 @@ func TestCheckAccepts(t *testing.T) {
 		"deletions: not found in XML":                     {"GET", "/deletions/99", nil, 404, xmlHeader, plainErrorXML},
 		"deletions: not found in JSON:API":                {"GET", "/deletions/99", nil, 404, jsonAPIHeader, errorDocument(404, "not_found", "")},
 		"deletions: not acceptable":                       {"GET", "/deletions/25", nil, 406, jsonAPIHeader, errorDocument(406, "not_acceptable", `{"header":"Accept"}`)},
-		"operations: this document":                       {"GET", "/openapi.json", nil, 200, jsonHeader, document},
+		"operations: this document":                       {"GET", "/openapi.json", nil, 200, jsonHeader, string(openapi.Document())},
 		"operations: healthy":                             {"GET", "/healthz", nil, 200, http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, "ok\n"},
 		"operations: not ready":                           {"GET", "/readyz", nil, 503, jsonAPIHeader, errorDocument(503, "unavailable", "")},
 		"operations: metrics":                             {"GET", "/metrics", nil, 200, http.Header{"Content-Type": {"text/plain; version=0.0.4; charset=utf-8"}}, "# HELP up 1\nup 1\n"},
