@@ -1,6 +1,7 @@
 package erasured
 
 import (
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -34,6 +35,18 @@ type Deletion struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
+
+// Deletions declares the deletions type: a deletion's status, as a JSON:API resource whose
+// id is the deletion_id.
+var Deletions = NewType("deletions",
+	Getter(Attribute{Name: "id", Column: "id", Kind: String{}}, func(d *Deletion) any { return strconv.FormatInt(d.ID, 10) }),
+	[]Field[Deletion]{
+		Getter(Attribute{Name: "status", Column: "status", Kind: Enum{DeletionPending, DeletionSuccess, DeletionFailure}, Access: Read},
+			func(d *Deletion) any { return d.Status }),
+		Getter(Attribute{Name: "message", Column: "message", Kind: String{Max: maxDeletionMessage}, Access: Read},
+			func(d *Deletion) any { return d.Message }),
+	},
+	nil)
 
 // NewDeletion returns a pending deletion of request requestID in store storeID.
 func NewDeletion(storeID, requestID string, now time.Time) *Deletion {

@@ -1,13 +1,6 @@
 package erasured
 
-import (
-	"slices"
-	"strings"
-	"time"
-	"unicode/utf8"
-
-	"github.com/erasured/erasured/filters"
-)
+import "time"
 
 // Status is the stored workflow state of an erasure request.
 type Status string
@@ -18,10 +11,18 @@ const (
 	StatusCompleted  Status = "completed"
 )
 
-// Valid reports whether s is one of the stored states.
-func (s Status) Valid() bool {
-	return s == StatusPending || s == StatusInProgress || s == StatusCompleted
-}
+// statuses is the kind of a status as a report sets it: the stored vocabulary only. The
+// Elastic Path view is derived from the status and the failures (SUCCESS and FAILURE
+// are both completed), so it cannot say what to store.
+var statuses = Enum{string(StatusPending), string(StatusInProgress), string(StatusCompleted)}
+
+// The Elastic Path view of the status: derived from the stored status and the failures.
+const (
+	ViewCreated    = "CREATED"
+	ViewInProgress = "IN_PROGRESS"
+	ViewSuccess    = "SUCCESS"
+	ViewFailure    = "FAILURE"
+)
 
 // ResourceTypes are the Elastic Path resource types whose personal data can be erased.
 var ResourceTypes = []string{
@@ -63,28 +64,45 @@ type Initiator struct {
 	Type    string `json:"access-token-type"`
 }
 
-// ErasureRequestAttributes are the attributes a client may filter and sort erasure requests on.
-// status takes either vocabulary: the stored one or the Elastic Path view.
-var ErasureRequestAttributes = []filters.Attribute{
-	{Name: "resource_type", Kind: filters.Enum, Values: ResourceTypes},
-	{Name: "resource_id", Kind: filters.String},
-	{Name: "status", Kind: filters.Enum, Values: []string{
-		string(StatusPending), string(StatusInProgress), string(StatusCompleted),
-		ViewCreated, ViewInProgress, ViewSuccess, ViewFailure,
-	}},
-	{Name: "created_at", Kind: filters.Time},
-	{Name: "updated_at", Kind: filters.Time},
-	{Name: "completed_at", Kind: filters.Time},
-	{Name: "due_at", Kind: filters.Time},
-}
-
-// The Elastic Path view of the status: derived from the stored status and the failures.
-const (
-	ViewCreated    = "CREATED"
-	ViewInProgress = "IN_PROGRESS"
-	ViewSuccess    = "SUCCESS"
-	ViewFailure    = "FAILURE"
-)
+// ErasureRequests declares the erasure_request type. A client creates one with
+// resource_type, resource_id and reason; services change one only by reporting (the
+// attributes that allow Patch, which a Report carries: see ReportOf and Apply). status
+// reads as the Elastic Path view, is filtered in either vocabulary, and is reported in
+// the stored one.
+var ErasureRequests = NewType("erasure_request",
+	Getter(Attribute{Name: "id", Column: "id", Kind: UUID{}}, func(r *ErasureRequest) any { return r.ID }),
+	[]Field[ErasureRequest]{
+		Ref(Attribute{Name: "resource_type", Column: "resource_type", Kind: Enum(ResourceTypes),
+			Access: Read | Create | Required | Sortable, Filter: FilterExact},
+			func(r *ErasureRequest) *string { return &r.ResourceType }),
+		Ref(Attribute{Name: "resource_id", Column: "resource_id", Kind: String{Min: 1, Max: 255},
+			Access: Read | Create | Required | Sortable, Filter: FilterText},
+			func(r *ErasureRequest) *string { return &r.ResourceID }),
+		Ref(Attribute{Name: "reason", Column: "reason", Kind: String{Max: 1000}, Nullable: true, Access: Read | Create},
+			func(r *ErasureRequest) **string { return &r.Reason }),
+		Getter(Attribute{Name: "status", Column: "status", Kind: statuses, Access: Read | Patch | Sortable,
+			Filter: FilterExact, FilterKind: append(append(Enum{}, statuses...), ViewCreated, ViewInProgress, ViewSuccess, ViewFailure)},
+			func(r *ErasureRequest) any { status, _ := r.View(); return status }),
+		Getter(Attribute{Name: "status_description", Kind: String{}, Access: Read},
+			func(r *ErasureRequest) any { _, description := r.View(); return description }),
+		Getter(Attribute{Name: "initiator", Column: "initiator", Kind: Object{}, Access: Read},
+			func(r *ErasureRequest) any { return r.Initiator }),
+		Getter(Attribute{Name: "services_erased", Column: "services_erased", Kind: servicesKind, Access: Read | Patch},
+			func(r *ErasureRequest) any { return r.ServicesErased }),
+		Getter(Attribute{Name: "partial_failures", Column: "partial_failures", Kind: failuresKind, Access: Read | Patch},
+			func(r *ErasureRequest) any { return r.PartialFailures }),
+		Getter(Attribute{Name: "created_at", Column: "created_at", Kind: Timestamp{}, Access: Read | Sortable, Filter: FilterOrdered},
+			func(r *ErasureRequest) any { return r.CreatedAt }),
+		Getter(Attribute{Name: "updated_at", Column: "updated_at", Kind: Timestamp{}, Access: Read | Sortable, Filter: FilterOrdered},
+			func(r *ErasureRequest) any { return r.UpdatedAt }),
+		Getter(Attribute{Name: "completed_at", Column: "completed_at", Kind: Timestamp{}, Nullable: true,
+			Access: Read | Patch | Sortable, Filter: FilterOrdered},
+			func(r *ErasureRequest) any { return r.CompletedAt }),
+		Getter(Attribute{Name: "due_at", Column: "due_at", Kind: Timestamp{}, Access: Read | Sortable, Filter: FilterOrdered},
+			func(r *ErasureRequest) any { return r.DueAt }),
+	},
+	[]Sort{{Attribute: "created_at"}},
+	"events")
 
 // View returns the Elastic Path status and status_description of the request.
 func (r *ErasureRequest) View() (status, description string) {
@@ -100,24 +118,12 @@ func (r *ErasureRequest) View() (status, description string) {
 	}
 }
 
-// NewErasureRequest validates a client's new request and fills in what the server decides.
-// It returns EINVALID naming the attribute at fault.
-func NewErasureRequest(key *Key, resourceType, resourceID string, reason *string, now time.Time, due time.Duration) (*ErasureRequest, error) {
-	if !slices.Contains(ResourceTypes, resourceType) {
-		return nil, FieldErrorf("resource_type", "resource_type must be one of %s", strings.Join(ResourceTypes, ", "))
-	}
-	if n := utf8.RuneCountInString(resourceID); n < 1 || n > 255 || !utf8.ValidString(resourceID) {
-		return nil, FieldErrorf("resource_id", "resource_id must be 1 to 255 characters")
-	}
-	if reason != nil && (utf8.RuneCountInString(*reason) > 1000 || !utf8.ValidString(*reason)) {
-		return nil, FieldErrorf("reason", "reason must be at most 1000 characters")
-	}
-	return &ErasureRequest{
+// NewErasureRequest returns the erasure request that key files with in, the values
+// ErasureRequests.Decode read for Create, and fills in what the server decides.
+func NewErasureRequest(key *Key, in Values, now time.Time, due time.Duration) *ErasureRequest {
+	r := &ErasureRequest{
 		ID:              NewID(),
 		StoreID:         key.StoreID,
-		ResourceType:    resourceType,
-		ResourceID:      resourceID,
-		Reason:          reason,
 		Status:          StatusPending,
 		ServicesErased:  []string{},
 		PartialFailures: []PartialFailure{},
@@ -126,5 +132,7 @@ func NewErasureRequest(key *Key, resourceType, resourceID string, reason *string
 		UpdatedAt:       now,
 		DueAt:           now.Add(due),
 		Version:         1,
-	}, nil
+	}
+	ErasureRequests.Set(r, in)
+	return r
 }

@@ -1,19 +1,19 @@
 // Package erasured holds the domain of the erasure server: the records it keeps
-// (erasure requests, Open Notes requests, deletions, API keys, audit events), the rules
-// that belong to them (the erasure state machine, report merging, validation) and the
-// small vocabulary of error kinds that every other package speaks.
+// (erasure requests, Open Notes requests, deletions, API keys, audit events), the
+// declaration of each resource type (one attribute table per type: see Type), the rules
+// that belong to them (the erasure state machine, report merging, the kinds of values)
+// and the small vocabulary of error kinds that every other package speaks.
 //
-// It knows nothing of HTTP or SQL: resources turns its errors into status codes, storage
-// persists its types. Everything here is testable without a database.
+// It knows nothing of HTTP or SQL: resources turns its errors into status codes and its
+// tables into documents, storage persists its types. Everything here is testable without
+// a database.
 package erasured
 
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
-
-	"github.com/erasured/erasured/filters"
-	"github.com/erasured/erasured/pagination"
 )
 
 // Error kinds. Anything that is not an *Error is internal: logged, and shown to the
@@ -67,15 +67,13 @@ type Sort struct {
 	Desc      bool
 }
 
-// ListOptions selects one page of a collection within a store: the offset page Page,
-// or the cursor page Cursor when it is set.
-type ListOptions struct {
-	StoreID string
-	Filter  filters.Expr
-	Sort    []Sort
-	Page    pagination.Page
-	Cursor  *pagination.CursorPage
-}
+// Match is the precondition of an If-Match header: the versions (ETags) of a record that
+// a change may apply to, which are compared under the record's lock. A nil *Match is no
+// precondition; an empty one matches no version.
+type Match struct{ Versions []int64 }
+
+// Allows reports whether a change may apply to a record at version.
+func (m *Match) Allows(version int64) bool { return m == nil || slices.Contains(m.Versions, version) }
 
 // Now returns the current time in UTC, truncated to the microsecond: the precision both
 // stores hold, so that a record reads back exactly as it was written.

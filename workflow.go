@@ -3,10 +3,10 @@ package erasured
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
-	"unicode/utf8"
 )
 
 // ServiceRequests is the service under which this server reports its own part of an
@@ -24,6 +24,46 @@ const (
 	maxServiceName    = 100  // characters
 	maxFailureMessage = 1000 // characters
 )
+
+// The kinds of what a report carries: service names, their lists, and failures.
+var (
+	serviceName    = String{Min: 1, Max: maxServiceName}
+	failureMessage = String{Max: maxFailureMessage}
+	servicesKind   = List{Elem: serviceName, Max: maxServices}
+	failuresKind   = failures{}
+)
+
+// failures is the kind of partial_failures: an array of at most maxServices
+// {"service","message"} objects, which have no other member. Its values are
+// []PartialFailure.
+type failures struct{}
+
+func (failures) Decode(raw json.RawMessage) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var list []PartialFailure
+	if dec.Decode(&list) != nil || list == nil {
+		return nil, errors.New(`must be an array of {"service","message"} objects`)
+	}
+	return list, checkFailures(list)
+}
+
+func (failures) Parse(string) (any, error) { return nil, errors.New("cannot be written as text") }
+
+func checkFailures(list []PartialFailure) error {
+	if len(list) > maxServices {
+		return fmt.Errorf("may list at most %d failures", maxServices)
+	}
+	for _, f := range list {
+		if err := serviceName.Check(f.Service); err != nil {
+			return fmt.Errorf("has a service name that %w", err)
+		}
+		if err := failureMessage.Check(f.Message); err != nil {
+			return fmt.Errorf("has a message, of service %q, that %w", f.Service, err)
+		}
+	}
+	return nil
+}
 
 // Optional is a member of a partial update that may be absent (Set false: leave the stored
 // value alone), null (Set true, Value nil: clear it) or a value. It decodes from JSON so
@@ -58,8 +98,9 @@ func (o *Optional[T]) UnmarshalJSON(b []byte) error {
 }
 
 // Report is what a service tells the server about an erasure request: the body of the
-// workflow endpoint (it decodes from that JSON as it is), and the attributes of a JSON:API
-// PATCH. Every member is optional; absent members leave the request alone.
+// workflow endpoint, and the attributes of a JSON:API PATCH, which ErasureRequests
+// declares (those that allow Patch). Every member is optional; absent members leave the
+// request alone. It is also how an event records what was reported.
 type Report struct {
 	Status          *Status          `json:"status,omitempty"`
 	ServicesErased  []string         `json:"services_erased,omitempty"`
@@ -68,19 +109,23 @@ type Report struct {
 	CompletedAt Optional[time.Time] `json:"completed_at,omitzero"`
 }
 
-// Event is one entry of an erasure request's audit trail. Events are only ever appended.
-type Event struct {
-	ID               int64
-	ErasureRequestID string
-	StoreID          string
-	CreatedAt        time.Time
-	// Actor is the name of the API key that caused the change, or ServerActor.
-	Actor string
-	// OldStatus is nil on the event that creates the request.
-	OldStatus *Status
-	NewStatus Status
-	// Report is what was reported, as it was reported (empty on creation).
-	Report Report
+// ReportOf is the report that in, the values ErasureRequests.Decode read for Patch,
+// makes.
+func ReportOf(in Values) Report {
+	var rep Report
+	if v, ok := in["status"].(string); ok {
+		s := Status(v)
+		rep.Status = &s
+	}
+	rep.ServicesErased, _ = in["services_erased"].([]string)
+	rep.PartialFailures, _ = in["partial_failures"].([]PartialFailure)
+	if v, ok := in["completed_at"]; ok {
+		rep.CompletedAt.Set = true
+		if t, ok := v.(time.Time); ok {
+			rep.CompletedAt.Value = &t
+		}
+	}
+	return rep
 }
 
 // CreationEvent is the first event of a new request: its initiator filed it.
@@ -249,52 +294,53 @@ func trackedServices(erased []string, failures []PartialFailure) int {
 	return len(seen)
 }
 
+// validate applies to a report the kinds that decoding applies to a client's (for a
+// report made otherwise) and the rules of the domain: no reserved service name, no
+// service both erased and failed, and completed_at in range.
 func (rep Report) validate() error {
-	if rep.Status != nil && !rep.Status.Valid() {
-		return FieldErrorf("status", "status must be one of %s, %s, %s", StatusPending, StatusInProgress, StatusCompleted)
+	if rep.Status != nil {
+		if _, err := statuses.Parse(string(*rep.Status)); err != nil {
+			return FieldErrorf("status", "status %v", err)
+		}
 	}
-	if len(rep.ServicesErased) > maxServices {
-		return FieldErrorf("services_erased", "services_erased may list at most %d services", maxServices)
+	if err := servicesKind.Check(rep.ServicesErased); err != nil {
+		return FieldErrorf("services_erased", "services_erased %v", err)
 	}
 	for _, s := range rep.ServicesErased {
-		if problem := serviceNameProblem(s); problem != "" {
-			return FieldErrorf("services_erased", "services_erased: %s", problem)
+		if s == ServiceRequests {
+			return FieldErrorf("services_erased", "services_erased: %s", reserved)
 		}
 	}
-	if len(rep.PartialFailures) > maxServices {
-		return FieldErrorf("partial_failures", "partial_failures may list at most %d failures", maxServices)
+	if err := checkFailures(rep.PartialFailures); err != nil {
+		return FieldErrorf("partial_failures", "partial_failures %v", err)
 	}
 	for _, f := range rep.PartialFailures {
-		if problem := serviceNameProblem(f.Service); problem != "" {
-			return FieldErrorf("partial_failures", "partial_failures: %s", problem)
-		}
-		if utf8.RuneCountInString(f.Message) > maxFailureMessage || !utf8.ValidString(f.Message) {
-			return FieldErrorf("partial_failures", "partial_failures: the message of service %q must be at most %d characters", f.Service, maxFailureMessage)
+		if f.Service == ServiceRequests {
+			return FieldErrorf("partial_failures", "partial_failures: %s", reserved)
 		}
 		if slices.Contains(rep.ServicesErased, f.Service) {
 			return FieldErrorf("partial_failures", "service %q is reported both erased and failed", f.Service)
 		}
 	}
+	if t := rep.CompletedAt.Value; t != nil {
+		if err := CheckTime(*t); err != nil {
+			return FieldErrorf("completed_at", "completed_at %v", err)
+		}
+	}
 	return nil
 }
 
-// serviceNameProblem says what is wrong with a service name a client reports, or "".
-func serviceNameProblem(name string) string {
-	if n := utf8.RuneCountInString(name); n < 1 || n > maxServiceName || !utf8.ValidString(name) {
-		return fmt.Sprintf("service names must be 1 to %d characters", maxServiceName)
-	}
-	if name == ServiceRequests {
-		return fmt.Sprintf("the service name %q is reserved for this server's own erasure", ServiceRequests)
-	}
-	return ""
-}
+var reserved = fmt.Sprintf("the service name %q is reserved for this server's own erasure", ServiceRequests)
 
 // ValidateServices checks the configured list of other services an erasure waits for
 // (--erasure-services). It returns EINVALID for a name no client could report.
 func ValidateServices(names []string) error {
 	for _, s := range names {
-		if problem := serviceNameProblem(s); problem != "" {
-			return Errorf(EINVALID, "erasure service %q: %s", s, problem)
+		if err := serviceName.Check(s); err != nil {
+			return Errorf(EINVALID, "erasure service %q %v", s, err)
+		}
+		if s == ServiceRequests {
+			return Errorf(EINVALID, "erasure service %q: %s", s, reserved)
 		}
 	}
 	return nil

@@ -34,10 +34,7 @@ func failures(pairs ...string) []erasured.PartialFailure {
 // request returns a stored-looking request in the given state.
 func request(s erasured.Status, erased []string, failed []erasured.PartialFailure) *erasured.ErasureRequest {
 	key := &erasured.Key{ID: "k1", Name: "identity", Email: "id@example.com", StoreID: "s1"}
-	r, err := erasured.NewErasureRequest(key, "account", "acc-1", nil, t0, 720*time.Hour)
-	if err != nil {
-		panic(err)
-	}
+	r := erasured.NewErasureRequest(key, erasured.Values{"resource_type": "account", "resource_id": "acc-1"}, t0, 720*time.Hour)
 	r.Status = s
 	if erased != nil {
 		r.ServicesErased = erased
@@ -245,6 +242,8 @@ func TestApplyValidation(t *testing.T) {
 		{"completed_at without completion", nil, erasured.Report{CompletedAt: at(t0)}, "completed_at"},
 		{"completed_at with in_progress", nil, erasured.Report{Status: status(erasured.StatusInProgress), CompletedAt: at(t0)}, "completed_at"},
 		{"null completed_at with completion", nil, erasured.Report{Status: status(erasured.StatusCompleted), CompletedAt: null}, "completed_at"},
+		{"completed_at in year 0", nil, erasured.Report{Status: status(erasured.StatusCompleted), CompletedAt: at(time.Date(1, 1, 1, 0, 30, 0, 0, time.FixedZone("", 3600)))}, "completed_at"},
+		{"completed_at in year 10000", nil, erasured.Report{Status: status(erasured.StatusCompleted), CompletedAt: at(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))}, "completed_at"},
 		{"more than 100 services tracked", many(60), erasured.Report{ServicesErased: []string{"one-more"}, PartialFailures: manyFailures(100)[60:]}, "services_erased"},
 		{"100 services tracked besides the server's own", append(many(99), erasured.ServiceRequests), erasured.Report{PartialFailures: failures("last", "x")}, ""},
 		{"101 services tracked", many(100), erasured.Report{PartialFailures: failures("last", "x")}, "partial_failures"},

@@ -5,12 +5,13 @@
 // example `eq(resource_type,account):gt(created_at,2026-01-01T00:00:00Z)`.
 // Parse checks every term against the attributes a resource type declares, so
 // an Expr it returns holds only known attributes, operators those attributes
-// support, and values already converted to their attribute's kind.
+// take, and values already read by their attribute (Attribute.Parse).
 //
-// The package owns syntax and validation only. It never builds SQL, never
-// touches a database and knows nothing about HTTP: the HTTP layer turns a
-// *Error into a 400 with source.parameter "filter", and storage turns an Expr
-// into SQL with every value bound as a parameter.
+// The package owns syntax only. It never builds SQL, never touches a database
+// and knows nothing about HTTP: the HTTP layer turns a *Error into a 400 with
+// source.parameter "filter", and storage turns an Expr into SQL with every value
+// bound as a parameter. What values an attribute takes is its declaration's
+// business (the resource type's table), not this package's.
 package filters
 
 import (
@@ -18,27 +19,18 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
-)
-
-// Kind is the type of a filterable attribute; it decides which operators the
-// attribute accepts and how its values are checked and converted.
-type Kind int
-
-const (
-	String Kind = iota // any text; ops eq, in, like, gt, ge, lt, le
-	Time               // RFC 3339 timestamp (time.RFC3339Nano accepted), value becomes time.Time in UTC; ops eq, in, gt, ge, lt, le
-	Enum               // one of Attribute.Values (exact, case-sensitive); ops eq, in
-	UUID               // canonical textual UUID (8-4-4-4-12 hex, case-insensitive; normalize to lower case); ops eq, in
 )
 
 // Attribute is one filterable attribute of a resource type. Name must be a
 // lower-case identifier ([a-z_]+); other names can never be matched.
 type Attribute struct {
-	Name   string
-	Kind   Kind
-	Values []string // allowed values, for Enum
+	Name string
+	// Ops are the operators the attribute takes.
+	Ops []Op
+	// Parse reads one value written for the attribute. Its error says, for the
+	// client, what the value must be ("must be ...").
+	Parse func(string) (any, error)
 }
 
 // Op is a filter operator.
@@ -58,8 +50,9 @@ const (
 // only ever read.
 var ops = []Op{Eq, In, Like, Gt, Ge, Lt, Le}
 
-// Condition is one OP(attribute,value...) term. Values holds string for String/Enum/UUID
-// and time.Time (UTC) for Time. eq/like/gt/ge/lt/le have exactly one value; in has one or more.
+// Condition is one OP(attribute,value...) term. Values holds what the attribute's Parse
+// returned. eq/like/gt/ge/lt/le have exactly one value; in has one or more; like has a
+// string, where * is the wildcard.
 type Condition struct {
 	Attribute string
 	Op        Op
@@ -189,7 +182,7 @@ func (p *parser) condition() (Condition, error) {
 	}
 	op := Op(name)
 	if !slices.Contains(ops, op) {
-		return Condition{}, errorf("unknown operator %s at position %d; allowed: %s", quote(name), p.pos(start), opList())
+		return Condition{}, errorf("unknown operator %s at position %d; allowed: %s", quote(name), p.pos(start), opList(ops))
 	}
 	if !p.consume('(') {
 		return Condition{}, p.expected(fmt.Sprintf(`"(" after %q`, name))
@@ -203,8 +196,8 @@ func (p *parser) condition() (Condition, error) {
 	if err != nil {
 		return Condition{}, err
 	}
-	if !allows(attr.Kind, op) {
-		return Condition{}, errorf("operator %q is not allowed on attribute %q", op, attr.Name)
+	if !slices.Contains(attr.Ops, op) {
+		return Condition{}, errorf("operator %q is not allowed on attribute %q; it takes %s", op, attr.Name, opList(attr.Ops))
 	}
 	if !p.consume(',') {
 		return Condition{}, p.expected(fmt.Sprintf(`"," after %q`, name))
@@ -250,11 +243,6 @@ func (p *parser) attribute(name string) (Attribute, error) {
 	if isIdent(name) {
 		for _, a := range p.attrs {
 			if a.Name == name {
-				if a.Kind < String || a.Kind > UUID {
-					// A bug in the resource's declaration, but still reported
-					// as an *Error so callers never see anything else.
-					return Attribute{}, errorf("attribute %q has unsupported kind %d", name, a.Kind)
-				}
 				return a, nil
 			}
 		}
@@ -269,19 +257,7 @@ func (p *parser) attribute(name string) (Attribute, error) {
 	return Attribute{}, errorf("unknown attribute %s; allowed: %s", quote(name), strings.Join(names, ", "))
 }
 
-func allows(k Kind, op Op) bool {
-	switch k {
-	case String:
-		return true
-	case Time:
-		return op != Like
-	case Enum, UUID:
-		return op == Eq || op == In
-	}
-	return false
-}
-
-func opList() string {
+func opList(ops []Op) string {
 	names := make([]string, len(ops))
 	for i, op := range ops {
 		names[i] = string(op)
@@ -352,47 +328,13 @@ func (p *parser) quoted() (string, error) {
 	return "", errorf("unterminated quoted value at position %d", p.pos(open))
 }
 
-// convert checks v against attr's kind and returns it in the type Condition
-// promises for that kind.
+// convert reads v with attr's Parse.
 func convert(attr Attribute, v string) (any, error) {
-	switch attr.Kind {
-	case Time:
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			return nil, errorf("value %s for %q is not an RFC 3339 timestamp", quote(v), attr.Name)
-		}
-		return t.UTC(), nil
-	case Enum:
-		if !slices.Contains(attr.Values, v) {
-			return nil, errorf("value %s for %q must be one of: %s", quote(v), attr.Name, strings.Join(attr.Values, ", "))
-		}
-	case UUID:
-		if !isUUID(v) {
-			return nil, errorf("value %s for %q is not a UUID (expected 8-4-4-4-12 hex digits)", quote(v), attr.Name)
-		}
-		return strings.ToLower(v), nil
+	out, err := attr.Parse(v)
+	if err != nil {
+		return nil, errorf("value %s for %q %v", quote(v), attr.Name, err)
 	}
-	return v, nil
-}
-
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
+	return out, nil
 }
 
 // quote quotes client input for an error detail, shortened so that a long
@@ -408,24 +350,4 @@ func quote(s string) string {
 		n++
 	}
 	return strconv.Quote(s[:i]) + "..."
-}
-
-// LikePattern turns a `like` value (where * is the wildcard) into a SQL LIKE pattern
-// using backslash as the escape character: %, _ and \ in the value are escaped, * becomes %.
-// Storage uses it with `LIKE ? ESCAPE '\'`.
-func LikePattern(v string) string {
-	var b strings.Builder
-	b.Grow(len(v) + 2)
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; c {
-		case '%', '_', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case '*':
-			b.WriteByte('%')
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
 }

@@ -41,13 +41,28 @@ func (s *Server) authorize(r *http.Request, scope string) (*erasured.Key, error)
 // key returns the key whose token hashes to hash, from the cache when it is there.
 func (s *Server) key(r *http.Request, hash string) (*erasured.Key, error) {
 	now := time.Now()
-	if k := s.keys.get(hash, now); k != nil {
+	if k := s.keys.Get(hash, now); k != nil {
 		return k, nil
 	}
 	k, err := s.db.KeyByToken(r.Context(), hash)
 	if err != nil {
 		return nil, err
 	}
-	s.keys.put(hash, k, now)
+	s.keys.Put(hash, k, now)
 	return k, nil
+}
+
+// limit spends one request of key's budget, if requests are limited. Over the limit it
+// returns ETOOMANY, with the wait the client is told in Retry-After.
+func (s *Server) limit(key *erasured.Key) error {
+	if s.limits == nil {
+		return nil
+	}
+	wait, ok := s.limits.Take(key.ID, time.Now())
+	if ok {
+		return nil
+	}
+	after := retryAfter{after: wait}
+	after.err = erasured.Errorf(erasured.ETOOMANY, "this API key may send %s; retry in %d s", s.limits.Describe(), after.seconds())
+	return &after
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/pagination"
+	"github.com/erasured/erasured/resources/jsonapi"
 	"github.com/erasured/erasured/storage"
 )
 
@@ -28,10 +29,7 @@ func BenchmarkListDocument(b *testing.B) {
 	page := &storage.Page[*erasured.ErasureRequest]{PageInfo: storage.PageInfo{Total: 1_000_000, Estimated: true, More: true}}
 	reason := "customer asked to be forgotten"
 	for i := range 25 {
-		r, err := erasured.NewErasureRequest(key, erasured.ResourceTypes[i%8], fmt.Sprintf("0f850c15-d643-480a-a2b4-%012d", i), &reason, at.Add(time.Duration(i)*time.Second), 720*time.Hour)
-		if err != nil {
-			b.Fatal(err)
-		}
+		r := erasured.NewErasureRequest(key, erasured.Values{"resource_type": erasured.ResourceTypes[i%8], "resource_id": fmt.Sprintf("0f850c15-d643-480a-a2b4-%012d", i), "reason": reason}, at.Add(time.Duration(i)*time.Second), 720*time.Hour)
 		if i%3 == 0 {
 			done := at.Add(time.Hour)
 			r.Status, r.CompletedAt = erasured.StatusCompleted, &done
@@ -46,23 +44,27 @@ func BenchmarkListDocument(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		url  string
-		opts erasured.ListOptions
+		opts storage.ListOptions
 	}{
-		{"offset", erasurePath + "?filter=eq(resource_type,account)&page[offset]=50&page[limit]=25", erasured.ListOptions{Page: pagination.Page{Offset: 50, Limit: 25}}},
-		{"cursor", erasurePath + "?page[size]=25&page[after]=" + page.First.String(), erasured.ListOptions{Cursor: &pagination.CursorPage{Size: 25, After: page.First}}},
+		{"offset", ErasureRequestsPath + "?filter=eq(resource_type,account)&page[offset]=50&page[limit]=25", storage.ListOptions{Page: pagination.Page{Offset: 50, Limit: 25}}},
+		{"cursor", ErasureRequestsPath + "?page[size]=25&page[after]=" + page.First.String(), storage.ListOptions{Cursor: &pagination.CursorPage{Size: 25, After: page.First}}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			r := httptest.NewRequest(http.MethodGet, c.url, nil)
+			erasures := s.erasureRequests()
 			b.ReportAllocs()
 			for b.Loop() {
-				nodes, _, err := s.erasureResources(r, "bench", page.Items, erasureQuery{})
+				q, sh, err := erasures.query(r, append([]string{"filter", "sort"}, pageParams...)...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				nodes, _, err := erasures.nodes(s, r, "bench", page.Items, sh)
 				if err != nil {
 					b.Fatal(err)
 				}
 				w := httptest.NewRecorder()
-				s.writeDocument(w, http.StatusOK, listDocument(s, r, erasurePath, nodes, c.opts, page))
-				if w.Code != http.StatusOK {
-					b.Fatal(w.Body.String())
+				if err := jsonapi.Write(w, http.StatusOK, listDocument(s.baseURL(r), ErasureRequestsPath, q, nodes, c.opts, page.PageInfo)); err != nil || w.Code != http.StatusOK {
+					b.Fatal(err, w.Body.String())
 				}
 			}
 		})

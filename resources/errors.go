@@ -1,38 +1,23 @@
 package resources
 
 import (
-	"encoding/json"
+	"encoding/xml"
 	"errors"
-	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/filters"
 	"github.com/erasured/erasured/pagination"
+	"github.com/erasured/erasured/resources/jsonapi"
 )
 
-// apiError is a failure that only the HTTP layer knows of (negotiation, query
-// parameters, body syntax), already carrying its status.
-type apiError struct {
-	status    int
-	code      string
-	detail    string
-	pointer   string
-	parameter string
-	allow     string // the Allow header of a 405
-}
-
-func (e *apiError) Error() string { return e.detail }
-
-func paramError(parameter, format string, args ...any) *apiError {
-	return &apiError{status: http.StatusBadRequest, code: "invalid_parameter", detail: fmt.Sprintf(format, args...), parameter: parameter}
-}
-
-func bodyError(pointer, format string, args ...any) *apiError {
-	return &apiError{status: http.StatusBadRequest, code: "invalid_body", detail: fmt.Sprintf(format, args...), pointer: pointer}
-}
+// This file is the one place where errors become answers: every error a handler returns
+// is turned into a *jsonapi.Error (problem), and then written in the error shape of the
+// endpoint's family (a renderer).
 
 // statusOf is the one table from error kinds to HTTP status codes.
 var statusOf = map[string]int{
@@ -49,51 +34,27 @@ var statusOf = map[string]int{
 	erasured.EINTERNAL:      http.StatusInternalServerError,
 }
 
-// problem is an error as every representation renders it.
-type problem struct {
-	status    int
-	code      string
-	detail    string
-	pointer   string
-	parameter string
-	allow     string
-	// retryAfter is the Retry-After of a refusal the client may repeat later, in
-	// seconds; 0 for none.
-	retryAfter int
-	// typ and maxSize are the cursor pagination profile's links.type and
-	// meta.page.maxSize, for JSON:API error documents.
-	typ     string
-	maxSize int
-}
-
-// problemOf turns any error into what the client is told. Errors outside the
-// vocabulary are logged and reported only as "internal error".
-func problemOf(r *http.Request, log *slog.Logger, err error) problem {
+// problem turns any error into what the client is told. Errors outside the vocabulary
+// are logged and reported only as "internal error".
+func problem(r *http.Request, log *slog.Logger, err error) *jsonapi.Error {
 	var (
-		api     *apiError
-		domain  *erasured.Error
-		filter  *filters.Error
-		page    *pagination.Error
-		tooBig  *http.MaxBytesError
-		syntax  *json.SyntaxError
-		badType *json.UnmarshalTypeError
+		api    *jsonapi.Error
+		domain *erasured.Error
+		filter *filters.Error
+		page   *pagination.Error
 	)
 	switch {
 	case errors.As(err, &api):
-		return problem{status: api.status, code: api.code, detail: api.detail, pointer: api.pointer, parameter: api.parameter, allow: api.allow}
-	case errors.As(err, &tooBig):
-		return problem{status: http.StatusRequestEntityTooLarge, code: "body_too_large", detail: fmt.Sprintf("the request body is larger than %d bytes", tooBig.Limit)}
+		return api
 	case errors.As(err, &filter):
-		return problem{status: http.StatusBadRequest, code: "invalid_filter", detail: filter.Detail, parameter: "filter"}
+		return &jsonapi.Error{Status: http.StatusBadRequest, Code: "invalid_filter", Detail: filter.Detail, Parameter: "filter"}
 	case errors.As(err, &page):
-		return problem{status: http.StatusBadRequest, code: "invalid_page", detail: page.Detail, parameter: page.Parameter,
-			typ: page.Type, maxSize: page.MaxSize}
-	case errors.As(err, &syntax), errors.As(err, &badType):
-		return problem{status: http.StatusBadRequest, code: "invalid_body", detail: "the request body is not valid JSON: " + err.Error()}
+		return &jsonapi.Error{Status: http.StatusBadRequest, Code: "invalid_page", Detail: page.Detail, Parameter: page.Parameter,
+			Type: page.Type, MaxSize: page.MaxSize}
 	case errors.As(err, &domain) && domain.Code != erasured.EINTERNAL:
-		p := problem{status: statusOf[domain.Code], code: domain.Code, detail: domain.Message, retryAfter: retryAfterSeconds(err)}
+		p := &jsonapi.Error{Status: statusOf[domain.Code], Code: domain.Code, Detail: domain.Message, RetryAfter: retryAfterSeconds(err)}
 		if domain.Field != "" {
-			p.pointer = "/data/attributes/" + domain.Field
+			p.Pointer = "/data/attributes/" + domain.Field
 		}
 		if domain.Code == erasured.EUNAVAILABLE {
 			log.WarnContext(r.Context(), "database unavailable", "err", err)
@@ -101,17 +62,27 @@ func problemOf(r *http.Request, log *slog.Logger, err error) problem {
 		return p
 	}
 	log.ErrorContext(r.Context(), "internal error", "err", err)
-	return problem{status: http.StatusInternalServerError, code: erasured.EINTERNAL, detail: "internal error"}
+	return &jsonapi.Error{Status: http.StatusInternalServerError, Code: erasured.EINTERNAL, Detail: "internal error"}
 }
 
-// errorRenderer writes a problem in the error shape of one family of endpoints.
-type errorRenderer func(s *Server, w http.ResponseWriter, r *http.Request, p problem)
+// pointTo moves a domain error about an attribute to where the client wrote it: base is
+// where the attributes sit in the body ("/data/attributes/", "/data/" or "/").
+func pointTo(err error, base string) error {
+	var e *erasured.Error
+	if errors.As(err, &e) && e.Field != "" && e.Code == erasured.EINVALID {
+		return jsonapi.BodyError(base+e.Field, "%s", e.Message)
+	}
+	return err
+}
+
+// renderer writes a problem in the error shape of one family of endpoints.
+type renderer func(s *Server, w http.ResponseWriter, r *http.Request, p *jsonapi.Error)
 
 // handlerFunc is a handler that returns its failure instead of writing it.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // handle adapts h, rendering its error, if any, with render.
-func (s *Server) handle(render errorRenderer, h handlerFunc) http.Handler {
+func (s *Server) handle(render renderer, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			s.fail(w, r, render, err)
@@ -119,66 +90,64 @@ func (s *Server) handle(render errorRenderer, h handlerFunc) http.Handler {
 	})
 }
 
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, render errorRenderer, err error) {
-	p := problemOf(r, s.log, err)
-	if p.allow != "" {
-		w.Header().Set("Allow", p.allow)
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, render renderer, err error) {
+	p := problem(r, s.log, err)
+	if p.Allow != "" {
+		w.Header().Set("Allow", p.Allow)
 	}
-	if p.status == http.StatusServiceUnavailable {
+	if p.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
 	}
-	if p.retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(p.retryAfter))
+	if p.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
 	}
 	render(s, w, r, p)
 }
 
-// errorObject is a JSON:API error object.
-type errorObject struct {
-	Status string         `json:"status"`
-	Code   string         `json:"code"`
-	Title  string         `json:"title"`
-	Detail string         `json:"detail"`
-	Source *errorSource   `json:"source,omitempty"`
-	Links  map[string]any `json:"links,omitempty"`
-	Meta   map[string]any `json:"meta,omitempty"`
-}
-
-type errorSource struct {
-	Pointer   string `json:"pointer,omitempty"`
-	Parameter string `json:"parameter,omitempty"`
-}
-
 // jsonapiError renders a JSON:API error document.
-func jsonapiError(s *Server, w http.ResponseWriter, r *http.Request, p problem) {
-	e := errorObject{Status: fmt.Sprint(p.status), Code: p.code, Title: http.StatusText(p.status), Detail: p.detail}
-	if p.pointer != "" || p.parameter != "" {
-		e.Source = &errorSource{Pointer: p.pointer, Parameter: p.parameter}
-	}
-	if p.typ != "" {
-		// JSON:API 1.1 makes links.type one link; the profile's draft showed an array.
-		e.Links = map[string]any{"type": p.typ}
-	}
-	if p.maxSize > 0 {
-		e.Meta = map[string]any{"page": map[string]int{"maxSize": p.maxSize}}
-	}
-	s.writeDocument(w, p.status, &document{
-		Links:  map[string]any{"describedby": s.baseURL(r) + "/openapi.json"},
-		Errors: []errorObject{e},
-	})
+func jsonapiError(s *Server, w http.ResponseWriter, r *http.Request, p *jsonapi.Error) {
+	jsonapi.WriteError(w, s.baseURL(r), p)
 }
 
 // plainError renders the identity service's {"error","message"} shape.
-func plainError(_ *Server, w http.ResponseWriter, _ *http.Request, p problem) {
-	writeJSON(w, p.status, map[string]string{"error": p.code, "message": p.detail})
+func plainError(_ *Server, w http.ResponseWriter, _ *http.Request, p *jsonapi.Error) {
+	writeJSON(w, p.Status, map[string]string{"error": p.Code, "message": p.Detail})
+}
+
+// xmlProblem is an error in the XML representation of a deletion.
+type xmlProblem struct {
+	XMLName xml.Name `xml:"error"`
+	Status  int      `xml:"status"`
+	Code    string   `xml:"code"`
+	Message string   `xml:"message"`
+}
+
+// xmlError renders a problem as <error><status/><code/><message/></error>.
+func xmlError(_ *Server, w http.ResponseWriter, _ *http.Request, p *jsonapi.Error) {
+	_ = writeXML(w, p.Status, xmlProblem{Status: p.Status, Code: p.Code, Message: p.Detail})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := marshal(v)
-	if err != nil {
-		status, body = http.StatusInternalServerError, []byte(`{"error":"internal","message":"internal error"}`)
+	_ = jsonapi.WriteJSON(w, status, "application/json", v, []byte(`{"error":"internal","message":"internal error"}`))
+}
+
+// retryAfter is a refusal that the client may send again after a while.
+type retryAfter struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryAfter) Error() string { return e.err.Error() }
+func (e *retryAfter) Unwrap() error { return e.err }
+
+// seconds is the wait as Retry-After gives it: whole seconds, rounded up, at least 1.
+func (e *retryAfter) seconds() int { return max(1, int(math.Ceil(e.after.Seconds()))) }
+
+// retryAfterSeconds is the Retry-After, in seconds, that err asks for; 0 for none.
+func retryAfterSeconds(err error) int {
+	var later *retryAfter
+	if errors.As(err, &later) {
+		return later.seconds()
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(body) // the client hung up; nothing left to tell it
+	return 0
 }

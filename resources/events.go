@@ -3,52 +3,22 @@ package resources
 import (
 	"net/http"
 
-	"github.com/google/jsonapi"
+	gjsonapi "github.com/google/jsonapi"
 	"github.com/gorilla/mux"
 
 	"github.com/erasured/erasured"
+	"github.com/erasured/erasured/resources/jsonapi"
 )
 
-// eventType is the JSON:API type of an entry of an erasure request's audit trail.
-const eventType = "erasure_event"
-
-// eventFields are the fields of an erasure_event, for fields[erasure_event].
-var eventFields = []string{"created_at", "actor", "old_status", "new_status", "report"}
-
-// eventView is an audit event as the API shows it. It has no links.self: events are
-// read through their erasure request, never one by one.
-type eventView struct {
-	ID        int64            `jsonapi:"primary,erasure_event"`
-	CreatedAt string           `jsonapi:"attr,created_at"`
-	Actor     string           `jsonapi:"attr,actor"`
-	OldStatus *erasured.Status `jsonapi:"attr,old_status"`
-	NewStatus erasured.Status  `jsonapi:"attr,new_status"`
-	Report    erasured.Report  `jsonapi:"attr,report"`
-}
-
-// eventNodes marshals events into resource objects with fields.
-func eventNodes(events []erasured.Event, fields fieldset) ([]*jsonapi.Node, error) {
-	views := make([]*eventView, len(events))
-	for i, ev := range events {
-		rep := ev.Report
-		if t := rep.CompletedAt.Value; t != nil {
-			// The event keeps the instant as it was reported; it leaves in UTC, as every time does.
-			utc := t.UTC()
-			rep.CompletedAt.Value = &utc
-		}
-		views[i] = &eventView{
-			ID: ev.ID, CreatedAt: timestamp(ev.CreatedAt), Actor: ev.Actor,
-			OldStatus: ev.OldStatus, NewStatus: ev.NewStatus, Report: rep,
-		}
+// eventNodes are the resource objects of events with fields. Events have no links.self:
+// they are read through their erasure request, never one by one.
+func eventNodes(events []erasured.Event, fields jsonapi.Fieldset) []*gjsonapi.Node {
+	nodes := make([]*gjsonapi.Node, len(events))
+	for i := range events {
+		ev := &events[i]
+		nodes[i] = jsonapi.Node(erasured.Events.Name, erasured.Events.IDOf(ev), erasured.Events.Read(ev), fields, "")
 	}
-	nodes, err := marshalNodes(views)
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range nodes {
-		fields.apply(n)
-	}
-	return nodes, nil
+	return nodes
 }
 
 // listErasureEvents answers the audit trail of one erasure request, oldest first. It is
@@ -59,7 +29,7 @@ func (s *Server) listErasureEvents(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	fields, err := onlyFields(r, eventType, eventFields)
+	fields, err := onlyFields(r, erasured.Events.Name, erasured.Events.FieldNames())
 	if err != nil {
 		return err
 	}
@@ -67,13 +37,25 @@ func (s *Server) listErasureEvents(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	nodes, err := eventNodes(events, fields)
+	return s.write(w, r, http.StatusOK, &jsonapi.Document{Data: eventNodes(events, fields), Links: jsonapi.Links(s.baseURL(r), s.selfURL(r))})
+}
+
+// onlyFields is for endpoints whose one query parameter is fields[typ]: it refuses any
+// other, and reads that one.
+func onlyFields(r *http.Request, typ string, fields []string) (jsonapi.Fieldset, error) {
+	q, err := query(r, "fields["+typ+"]")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.writeDocument(w, http.StatusOK, &document{
-		Data:  nodes,
-		Links: map[string]any{"self": s.selfURL(r), "describedby": s.baseURL(r) + "/openapi.json"},
-	})
-	return nil
+	return q.Fields(typ, fields)
+}
+
+// query reads r's query string strictly (jsonapi.ParseQuery) and refuses any parameter
+// outside allowed, and any given twice.
+func query(r *http.Request, allowed ...string) (jsonapi.Query, error) {
+	q, err := jsonapi.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return q, err
+	}
+	return q, q.Check(allowed...)
 }

@@ -5,11 +5,9 @@ import (
 	"database/sql"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/erasured/erasured"
@@ -21,52 +19,6 @@ import (
 // whole scrape.
 const backlogTimeout = 3 * time.Second
 
-// metrics are the figures GET /metrics serves. Each Server has a registry of its own,
-// not Prometheus's global one, so that servers (several in one test binary, say) never
-// share or double-register figures.
-type metrics struct {
-	registry *prometheus.Registry
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-}
-
-func newMetrics(db *storage.DB) *metrics {
-	m := &metrics{
-		registry: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "erasured_http_requests_total",
-			Help: "HTTP requests answered, by route template, method and status code.",
-		}, []string{"route", "method", "status"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "erasured_http_request_duration_seconds",
-			Help:    "Time from receiving an HTTP request to the end of its answer, by route template and method.",
-			Buckets: prometheus.DefBuckets,
-		}, []string{"route", "method"}),
-	}
-	m.registry.MustRegister(m.requests, m.duration, newPoolCollector(db),
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return m
-}
-
-// observe counts one answered request. route is a route template (or "unmatched"),
-// never the path itself: paths hold ids, and a label per id would grow without bound.
-func (m *metrics) observe(route, method string, status int, took time.Duration) {
-	method = methodLabel(method)
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(route, method).Observe(took.Seconds())
-}
-
-// methodLabel keeps the method label to a known few: a client may send any token as
-// its method, and each would be a new series.
-func methodLabel(method string) string {
-	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodOptions:
-		return method
-	}
-	return "OTHER"
-}
-
 // serveMetrics answers GET /metrics. It asks no API key: operators scrape it from inside
 // the network, and it tells counts and timings, never a record or a store's name.
 //
@@ -77,7 +29,7 @@ func methodLabel(method string) string {
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), backlogTimeout)
 	defer cancel()
-	promhttp.HandlerFor(prometheus.Gatherers{s.metrics.registry, s.backlog(ctx)}, promhttp.HandlerOpts{
+	promhttp.HandlerFor(prometheus.Gatherers{s.metrics.Registry, s.backlog(ctx)}, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelError),
 		ErrorHandling: promhttp.ContinueOnError,
 	}).ServeHTTP(w, r)

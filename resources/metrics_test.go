@@ -156,20 +156,14 @@ func TestMetricsBacklog(t *testing.T) {
 		}
 		hourAgo := erasured.Now().Add(-time.Hour)
 		for i, person := range []string{"alice", "bob", "carol"} {
-			r, err := erasured.NewErasureRequest(key, "user", person, nil, hourAgo.Add(time.Duration(i)*time.Minute), 720*time.Hour)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := e.db.CreateErasureRequest(ctx, r); err != nil {
+			r := erasured.NewErasureRequest(key, erasured.Values{"resource_type": "user", "resource_id": person}, hourAgo.Add(time.Duration(i)*time.Minute), 720*time.Hour)
+			if _, err := e.db.CreateErasureRequest(ctx, r, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
 		for _, id := range []string{"r1", "r2"} {
-			r, err := erasured.NewRequest("s2", erasured.RequestInput{RequestID: id, RequestedBy: "dave"}, erasured.Now())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := e.db.CreateRequest(ctx, r); err != nil {
+			r := erasured.NewRequest("s2", erasured.Values{"request_id": id, "requested_by": "dave"}, erasured.Now())
+			if _, err := e.db.CreateRequest(ctx, r, nil); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := e.db.RequestDeletion(ctx, "s2", id); err != nil {

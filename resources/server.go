@@ -1,7 +1,10 @@
-// Package resources is erasured's HTTP layer: the routes, one file per resource type,
-// the JSON:API document layer (negotiation, errors, decoding, marshalling with
-// google/jsonapi), authentication, and the middleware around them. It is the only
-// package that knows HTTP; it reads and writes records only through storage.
+// Package resources is erasured's HTTP layer: the routes, the one handler pipeline that
+// serves every resource type from its declaration (pipeline.go), one small file per
+// resource type that says where it lives and which storage calls serve it, the
+// endpoints of other shapes (the workflow report, deletions), authentication, and the
+// one place where errors become answers. It is the only package that writes HTTP
+// status codes; documents are written by resources/jsonapi, and what wraps the
+// handlers is resources/middleware. It reads and writes records only through storage.
 package resources
 
 import (
@@ -12,6 +15,8 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/erasured/erasured/resources/jsonapi"
+	"github.com/erasured/erasured/resources/middleware"
 	"github.com/erasured/erasured/storage"
 )
 
@@ -31,7 +36,7 @@ type Config struct {
 	// answering turns into 503s instead of hung clients.
 	RequestTimeout time.Duration
 	// CORSOrigins are the origins whose browser pages may call the API, "*" for any
-	// (see ParseOrigins); none by default.
+	// (see middleware.ParseOrigins); none by default.
 	CORSOrigins []string
 	// RateLimit is how many requests per second each API key may send; 0, the default,
 	// is no limit. RateBurst is how many it may send at once (0: twice RateLimit, at
@@ -49,9 +54,9 @@ type Server struct {
 	db      *storage.DB
 	log     *slog.Logger
 	router  *mux.Router
-	metrics *metrics
-	limits  *rateLimits // nil when requests are not limited
-	keys    *keyCache   // nil when keys are not cached
+	metrics *middleware.Metrics
+	limits  *middleware.RateLimits // nil when requests are not limited
+	keys    *middleware.KeyCache   // nil when keys are not cached
 	handler http.Handler
 }
 
@@ -67,10 +72,15 @@ func New(cfg Config, db *storage.DB, log *slog.Logger) *Server {
 		cfg.RequestTimeout = 10 * time.Second
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	s := &Server{cfg: cfg, db: db, log: slog.New(logHandler{log.Handler()}), router: mux.NewRouter(), metrics: newMetrics(db),
-		limits: newRateLimits(cfg.RateLimit, cfg.RateBurst), keys: newKeyCache(cfg.KeyCacheTTL)}
+	s := &Server{cfg: cfg, db: db, log: slog.New(middleware.LogHandler(log.Handler())), router: mux.NewRouter(),
+		metrics: middleware.NewMetrics(), limits: middleware.NewRateLimits(cfg.RateLimit, cfg.RateBurst),
+		keys: middleware.NewKeyCache(cfg.KeyCacheTTL)}
+	s.metrics.Registry.MustRegister(newPoolCollector(db))
 	s.routes()
-	s.handler = s.observe(s.cors(s.router))
+	s.handler = middleware.Observe(middleware.CORS(s.router, cfg.CORSOrigins), s.log, s.metrics,
+		cfg.RequestTimeout, MaxBodyBytes, func(w http.ResponseWriter, r *http.Request, err error) {
+			s.fail(w, r, jsonapiError, err)
+		})
 	return s
 }
 
@@ -82,11 +92,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) routes() {
 	r := s.router
 	r.NotFoundHandler = s.handle(jsonapiError, func(w http.ResponseWriter, r *http.Request) error {
-		return &apiError{status: http.StatusNotFound, code: "not_found", detail: "no such path: " + r.URL.Path}
+		return &jsonapi.Error{Status: http.StatusNotFound, Code: "not_found", Detail: "no such path: " + r.URL.Path}
 	})
 	r.MethodNotAllowedHandler = s.handle(jsonapiError, func(w http.ResponseWriter, r *http.Request) error {
-		return &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
-			detail: r.Method + " is not allowed here", allow: s.allowed(r)}
+		return &jsonapi.Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+			Detail: r.Method + " is not allowed here", Allow: s.allowed(r)}
 	})
 
 	s.route("/healthz", s.handle(jsonapiError, s.healthz), http.MethodGet)
@@ -94,13 +104,8 @@ func (s *Server) routes() {
 	s.route("/openapi.json", s.handle(jsonapiError, s.openapiDocument), http.MethodGet)
 	s.route("/metrics", http.HandlerFunc(s.serveMetrics), http.MethodGet)
 
-	const erasures = "/v2/personal-data/erasure-requests"
-	s.jsonapiRoute(erasures, s.listErasureRequests, http.MethodGet)
-	s.jsonapiRoute(erasures, s.createErasureRequest, http.MethodPost)
-	s.jsonapiRoute(erasures+"/{id}", s.getErasureRequest, http.MethodGet)
-	s.jsonapiRoute(erasures+"/{id}", s.patchErasureRequest, http.MethodPatch)
-	s.jsonapiRoute(erasures+"/{id}/events", s.listErasureEvents, http.MethodGet)
-
+	register(s, s.erasureRequests())
+	s.jsonapiRoute(ErasureRequestsPath+"/{id}/events", s.listErasureEvents, http.MethodGet)
 	// The identity service's endpoint speaks plain JSON, its errors included, and is
 	// not negotiated as JSON:API.
 	s.route(workflowPath, s.handle(plainError, s.reportErasure), http.MethodPatch)
@@ -108,11 +113,7 @@ func (s *Server) routes() {
 	// The router matches the decoded path, so {request_id} is already unescaped. An
 	// escaped "/" (%2F) decodes to a separator and matches no route: 404, which is the
 	// truth, as no request_id may hold a "/".
-	s.jsonapiRoute(requestPath, s.listRequests, http.MethodGet)
-	s.jsonapiRoute(requestPath, s.createRequest, http.MethodPost)
-	s.jsonapiRoute(requestPath+"/{request_id}", s.getRequest, http.MethodGet)
-	s.jsonapiRoute(requestPath+"/{request_id}", s.patchRequest, http.MethodPatch)
-	s.jsonapiRoute(requestPath+"/{request_id}", s.deleteRequest, http.MethodDelete)
+	register(s, s.requests())
 
 	// Not a jsonapiRoute: deletions negotiate among three representations themselves.
 	s.route(deletionPath+"/{deletion_id}", s.deletion(), http.MethodGet)
@@ -124,7 +125,7 @@ func (s *Server) route(path string, h http.Handler, methods ...string) {
 		methods = append(methods, http.MethodHead)
 	}
 	s.router.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		routed(r, path)
+		middleware.Routed(r, path)
 		h.ServeHTTP(w, r)
 	})).Methods(methods...)
 }
@@ -132,6 +133,25 @@ func (s *Server) route(path string, h http.Handler, methods ...string) {
 // jsonapiRoute registers a JSON:API endpoint: negotiated, with JSON:API errors.
 func (s *Server) jsonapiRoute(path string, h handlerFunc, methods ...string) {
 	s.route(path, s.negotiate(s.handle(jsonapiError, h)), methods...)
+}
+
+// negotiate applies JSON:API's media type rules before a handler runs: a body must come
+// in one of jsonapi.Bodies (415), and Accept must allow a JSON:API answer (406).
+func (s *Server) negotiate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost || r.Method == http.MethodPatch {
+			if err := jsonapi.CheckContentType(r.Header.Get("Content-Type"), jsonapi.Bodies...); err != nil {
+				w.Header().Set("Accept", jsonapi.MediaType+", application/json")
+				s.fail(w, r, jsonapiError, err)
+				return
+			}
+		}
+		if err := jsonapi.CheckAccept(r.Header.Values("Accept")); err != nil {
+			s.fail(w, r, jsonapiError, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // allowed lists the methods that have a route for r's path, for the Allow header.
@@ -167,4 +187,13 @@ func (s *Server) selfURL(r *http.Request) string {
 		u += "?" + r.URL.RawQuery
 	}
 	return u
+}
+
+// write answers with doc, and logs a document that could not be encoded (the client was
+// answered 500 in its place).
+func (s *Server) write(w http.ResponseWriter, r *http.Request, status int, doc *jsonapi.Document) error {
+	if err := jsonapi.Write(w, status, doc); err != nil {
+		s.log.ErrorContext(r.Context(), "marshal document", "err", err)
+	}
+	return nil
 }

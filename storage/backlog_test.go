@@ -36,7 +36,7 @@ func TestBacklog(t *testing.T) {
 		newErasureRequest(t, db, "s1", "carol", base.Add(2*time.Minute))
 		var deletions []*erasured.Deletion
 		for i, store := range []string{"s1", "s2", "s2"} {
-			r := newRequest(t, db, store, erasured.RequestInput{RequestID: fmt.Sprintf("r%d", i), RequestedBy: "dave"}, erasured.Now())
+			r := newRequest(t, db, store, map[string]any{"request_id": fmt.Sprintf("r%d", i), "requested_by": "dave"}, erasured.Now())
 			d, err := db.RequestDeletion(ctx, store, r.RequestID)
 			if err != nil {
 				t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -78,3 +79,36 @@ func (j jsonColumn[T]) Value() (driver.Value, error) {
 }
 
 func jsonArg[T any](v T) jsonColumn[T] { return jsonColumn[T]{V: v} }
+
+// arg is the value of an attribute, as the domain holds it (erasured.Type.Value), as a
+// SQL argument: NULL for a nil pointer, map or slice; a time as timeArg writes it; a type
+// defined on string as a string; and any other map, slice or struct as JSON text.
+func (db *DB) arg(v any) (any, error) {
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() {
+		return nil, nil
+	}
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice:
+		if rv.IsNil() {
+			return nil, nil
+		}
+	}
+	if rv.Kind() == reflect.Pointer {
+		rv = rv.Elem()
+	}
+	if t, ok := rv.Interface().(time.Time); ok {
+		return db.timeArg(t), nil
+	}
+	switch rv.Kind() {
+	case reflect.String:
+		return rv.String(), nil
+	case reflect.Map, reflect.Slice, reflect.Struct:
+		b, err := json.Marshal(rv.Interface())
+		if err != nil {
+			return nil, fmt.Errorf("column value: %w", err)
+		}
+		return string(b), nil
+	}
+	return rv.Interface(), nil
+}

@@ -29,8 +29,8 @@ func TestDeletion(t *testing.T) {
 	t.Parallel()
 	storagetest.EachSQL(t, func(t *testing.T, db *storage.DB, raw *sqlx.DB) {
 		ctx := context.Background()
-		newRequest(t, db, "s1", erasured.RequestInput{RequestID: "r1", RequestedBy: "alice", Content: ptr("private words")}, erasured.Now())
-		newRequest(t, db, "s2", erasured.RequestInput{RequestID: "r1", RequestedBy: "bob"}, erasured.Now())
+		newRequest(t, db, "s1", map[string]any{"request_id": "r1", "requested_by": "alice", "content": ptr("private words")}, erasured.Now())
+		newRequest(t, db, "s2", map[string]any{"request_id": "r1", "requested_by": "bob"}, erasured.Now())
 
 		_, err := db.RequestDeletion(ctx, "s1", "nope")
 		wantCode(t, "deletion of an unknown request", err, erasured.ENOTFOUND)
@@ -85,7 +85,7 @@ func TestDeletion(t *testing.T) {
 
 		_, err = db.Request(ctx, "s1", "r1")
 		wantCode(t, "get after the deletion", err, erasured.EGONE)
-		_, err = db.UpdateRequest(ctx, "s1", "r1", nil, erasured.RequestPatch{})
+		_, err = db.UpdateRequest(ctx, "s1", "r1", nil, erasured.Values{})
 		wantCode(t, "patch after the deletion", err, erasured.EGONE)
 		_, err = db.RequestDeletion(ctx, "s1", "r1")
 		wantCode(t, "delete after the deletion", err, erasured.EGONE)
@@ -98,7 +98,7 @@ func TestDeletion(t *testing.T) {
 		}
 
 		// The request_id is free again: a new request under it is a new resource.
-		newRequest(t, db, "s1", erasured.RequestInput{RequestID: "r1", RequestedBy: "carol"}, erasured.Now())
+		newRequest(t, db, "s1", map[string]any{"request_id": "r1", "requested_by": "carol"}, erasured.Now())
 		if r, err := db.Request(ctx, "s1", "r1"); err != nil || *r.RequestedBy != "carol" {
 			t.Fatalf("re-created r1: %+v, %v", r, err)
 		}
@@ -157,7 +157,7 @@ func TestDeletionFailureRollsBack(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				orig := newRequest(t, db, "s1", erasured.RequestInput{RequestID: "stuck", RequestedBy: "alice", Content: ptr("still here")}, erasured.Now())
+				orig := newRequest(t, db, "s1", map[string]any{"request_id": "stuck", "requested_by": "alice", "content": ptr("still here")}, erasured.Now())
 				d, err := db.RequestDeletion(ctx, "s1", "stuck")
 				if err != nil {
 					t.Fatal(err)
@@ -202,7 +202,7 @@ func TestRequestDeletionConcurrent(t *testing.T) {
 	t.Parallel()
 	storagetest.EachSQL(t, func(t *testing.T, db *storage.DB, raw *sqlx.DB) {
 		ctx := context.Background()
-		newRequest(t, db, "s1", erasured.RequestInput{RequestID: "r1", RequestedBy: "alice"}, erasured.Now())
+		newRequest(t, db, "s1", map[string]any{"request_id": "r1", "requested_by": "alice"}, erasured.Now())
 		const n = 20
 		warmPool(t, db, n)
 		hold := holdRow(t, raw, "r1")
@@ -242,7 +242,7 @@ func warmPool(t *testing.T, db *storage.DB, n int) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			if _, err := db.RequestPage(context.Background(), erasured.ListOptions{StoreID: "s1", Page: pagination.Page{Limit: 1}}); err != nil {
+			if _, err := db.RequestPage(context.Background(), storage.ListOptions{StoreID: "s1", Page: pagination.Page{Limit: 1}}); err != nil {
 				t.Error(err)
 			}
 		})
@@ -258,7 +258,7 @@ func TestClaimDeletionLease(t *testing.T) {
 		ctx := context.Background()
 		var pending []*erasured.Deletion
 		for _, id := range []string{"r1", "r2"} {
-			newRequest(t, db, "s1", erasured.RequestInput{RequestID: id, RequestedBy: "alice"}, erasured.Now())
+			newRequest(t, db, "s1", map[string]any{"request_id": id, "requested_by": "alice"}, erasured.Now())
 			d, err := db.RequestDeletion(ctx, "s1", id)
 			if err != nil {
 				t.Fatal(err)
@@ -306,7 +306,7 @@ func TestClaimDeletionConcurrent(t *testing.T) {
 		const deletions, workers = 12, 6
 		for i := range deletions {
 			id := "r" + string(rune('a'+i))
-			newRequest(t, db, "s1", erasured.RequestInput{RequestID: id, RequestedBy: "alice"}, erasured.Now())
+			newRequest(t, db, "s1", map[string]any{"request_id": id, "requested_by": "alice"}, erasured.Now())
 			if _, err := db.RequestDeletion(ctx, "s1", id); err != nil {
 				t.Fatal(err)
 			}

@@ -98,48 +98,26 @@ func erasureStatusWhere(op filters.Op, values []any) (sq.Sqlizer, error) {
 	return or, nil
 }
 
-var erasureTable = table{
-	name:   "erasure_requests",
-	id:     "id",
-	idKind: filters.UUID,
-	columns: map[string]column{
-		"resource_type": {name: "resource_type"},
-		"resource_id":   {name: "resource_id"},
-		"status":        {name: "status", where: erasureStatusWhere},
-		"created_at":    {name: "created_at", kind: filters.Time},
-		"updated_at":    {name: "updated_at", kind: filters.Time},
-		"completed_at":  {name: "completed_at", nullable: true, kind: filters.Time},
-		"due_at":        {name: "due_at", kind: filters.Time},
-	},
-	defaultSort: []erasured.Sort{{Attribute: "created_at"}},
-}
+var erasureTable = tableOf("erasure_requests", erasured.ErasureRequests,
+	map[string]func(filters.Op, []any) (sq.Sqlizer, error){"status": erasureStatusWhere})
 
 // CreateErasureRequest stores a new erasure request and the event of its creation, in
-// one transaction.
-func (db *DB) CreateErasureRequest(ctx context.Context, r *erasured.ErasureRequest) error {
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error { return db.createErasure(ctx, tx, r) })
-	if err != nil {
-		return fmt.Errorf("create erasure request: %w", err)
-	}
-	return nil
-}
-
-// ErasureRequestCreator returns the create step that Idempotent runs for a POST of r:
-// it stores r and its creation event in Idempotent's transaction, and names r.ID.
-func (db *DB) ErasureRequestCreator(r *erasured.ErasureRequest) Creator {
-	return func(ctx context.Context, tx *sqlx.Tx) (string, error) {
-		if err := db.createErasure(ctx, tx, r); err != nil {
-			return "", fmt.Errorf("create erasure request: %w", err)
+// one transaction, and returns it. With idem, it does so at most once per key (see
+// Idempotency): a replay returns the request the key created, as it is now.
+func (db *DB) CreateErasureRequest(ctx context.Context, r *erasured.ErasureRequest, idem *Idempotency) (*erasured.ErasureRequest, error) {
+	id, replayed, err := db.create(ctx, idem, r.StoreID, erasured.ErasureRequests.Name, r.ID, func(tx *sqlx.Tx) error {
+		if _, err := db.exec(ctx, tx, db.insertErasure(r)); err != nil {
+			return err
 		}
-		return r.ID, nil
+		return db.insertEvents(ctx, tx, r.CreationEvent())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create erasure request: %w", err)
 	}
-}
-
-func (db *DB) createErasure(ctx context.Context, tx sqlx.ExtContext, r *erasured.ErasureRequest) error {
-	if _, err := db.exec(ctx, tx, db.insertErasure(r)); err != nil {
-		return err
+	if replayed {
+		return db.ErasureRequest(ctx, r.StoreID, id)
 	}
-	return db.insertEvents(ctx, tx, r.CreationEvent())
+	return r, nil
 }
 
 func (db *DB) insertErasure(r *erasured.ErasureRequest) sq.InsertBuilder {
@@ -195,9 +173,9 @@ func (db *DB) erasureRequest(ctx context.Context, q sqlx.QueryerContext, storeID
 //
 // It all happens in one transaction on the locked row, so reports that arrive together
 // are applied one after the other and none is lost. It returns ENOTFOUND when the store
-// has no such request, EPRECONDITION when ifMatch is given and is not the version, and
+// has no such request, EPRECONDITION when match does not allow its version, and
 // the EINVALID or ECONFLICT of erasured.ErasureRequest.Apply.
-func (db *DB) UpdateErasureRequest(ctx context.Context, storeID, id, actor string, ifMatch *int64, rep erasured.Report) (*erasured.ErasureRequest, error) {
+func (db *DB) UpdateErasureRequest(ctx context.Context, storeID, id, actor string, match *erasured.Match, rep erasured.Report) (*erasured.ErasureRequest, error) {
 	var r *erasured.ErasureRequest
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
@@ -205,8 +183,8 @@ func (db *DB) UpdateErasureRequest(ctx context.Context, storeID, id, actor strin
 		if err != nil {
 			return err
 		}
-		if ifMatch != nil && *ifMatch != r.Version {
-			return erasured.Errorf(erasured.EPRECONDITION, "erasure request %s is at version %d, not %d", id, r.Version, *ifMatch)
+		if !match.Allows(r.Version) {
+			return erasured.Errorf(erasured.EPRECONDITION, "erasure request %s is at version %d, which If-Match does not name", id, r.Version)
 		}
 		now := erasured.Now()
 		ev, err := r.Apply(rep, now)

@@ -28,11 +28,8 @@ func seed(t *testing.T, db *storage.DB, store string, n int, base time.Time) []*
 	key := mustKey(t, store)
 	var out []*erasured.ErasureRequest
 	for i := range n {
-		r, err := erasured.NewErasureRequest(key, erasured.ResourceTypes[i%3], fmt.Sprintf("Person-%03d", i), nil, base.Add(time.Duration(i)*time.Second), 720*time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := db.CreateErasureRequest(context.Background(), r); err != nil {
+		r := erasured.NewErasureRequest(key, erasureValues(erasured.ResourceTypes[i%3], fmt.Sprintf("Person-%03d", i), nil), base.Add(time.Duration(i)*time.Second), 720*time.Hour)
+		if _, err := db.CreateErasureRequest(context.Background(), r, nil); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, r)
@@ -45,11 +42,8 @@ func TestErasureRequestRoundTrip(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
 		reason := "customer asked"
-		r, err := erasured.NewErasureRequest(mustKey(t, "s1"), "account", "acc-1", &reason, erasured.Now(), 720*time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := db.CreateErasureRequest(ctx, r); err != nil {
+		r := erasured.NewErasureRequest(mustKey(t, "s1"), erasureValues("account", "acc-1", &reason), erasured.Now(), 720*time.Hour)
+		if _, err := db.CreateErasureRequest(ctx, r, nil); err != nil {
 			t.Fatal(err)
 		}
 		got, err := db.ErasureRequest(ctx, "s1", r.ID)
@@ -83,7 +77,7 @@ func TestErasureRequestsList(t *testing.T) {
 			return out
 		}
 		parse := func(s string) filters.Expr {
-			e, err := filters.Parse(s, erasured.ErasureRequestAttributes)
+			e, err := filters.Parse(s, erasured.ErasureRequests.Filters())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,7 +112,7 @@ func TestErasureRequestsList(t *testing.T) {
 			{"two keys", "", []erasured.Sort{{Attribute: "completed_at"}, {Attribute: "created_at", Desc: true}}, pagination.Page{Limit: 1}, 30, "Person-029", 1},
 		}
 		for _, c := range cases {
-			page, err := db.ErasureRequestPage(context.Background(), erasured.ListOptions{StoreID: "s1", Filter: parse(c.filter), Sort: c.sort, Page: c.page})
+			page, err := db.ErasureRequestPage(context.Background(), storage.ListOptions{StoreID: "s1", Filter: parse(c.filter), Sort: c.sort, Page: c.page})
 			if err != nil {
 				t.Fatalf("%s: %v", c.name, err)
 			}

@@ -38,9 +38,9 @@ func (db *DB) ClaimErasure(ctx context.Context, lease time.Duration, now time.Ti
 }
 
 // EraseHeldData does this server's part of erasure request erasureID of store storeID,
-// in one transaction: it erases the personal attributes (requested_by, content,
-// platform_message_id, platform_channel_id, metadata) of every Open Notes request of
-// the store whose requested_by is the request's resource_id, and records that
+// in one transaction: it erases the personal attributes (those erasured.Requests declares
+// Personal) of every Open Notes request of the store whose requested_by is the request's
+// resource_id, and records that
 // (erasured.ErasureRequest.ErasedHere: pending moves to in_progress, the service
 // erasured.ServiceRequests is erased). When nobody else is to report (see
 // WithErasureServices) the request completes too (Settle). It returns the request as it
@@ -65,17 +65,19 @@ func (db *DB) EraseHeldData(ctx context.Context, storeID, erasureID string) (*er
 			return err
 		}
 		now := erasured.Now()
-		erased, err = db.exec(ctx, tx, db.sb.Update("requests").SetMap(map[string]any{
-			"requested_by":        nil,
-			"content":             nil,
-			"platform_message_id": nil,
-			"platform_channel_id": nil,
-			"metadata":            nil,
-			"erased_at":           db.timeArg(now),
-			"updated_at":          db.timeArg(now),
+		set := map[string]any{
+			"erased_at":  db.timeArg(now),
+			"updated_at": db.timeArg(now),
 			// The representation changed, so its ETag must too.
 			"version": sq.Expr("version + 1"),
-		}).Where(sq.Eq{"store_id": storeID, "requested_by": r.ResourceID}))
+		}
+		for _, a := range erasured.Requests.Attributes() {
+			if a.Can(erasured.Personal) {
+				set[a.Column] = nil
+			}
+		}
+		erased, err = db.exec(ctx, tx, db.sb.Update("requests").SetMap(set).
+			Where(sq.Eq{"store_id": storeID, "requested_by": r.ResourceID}))
 		if err != nil {
 			return fmt.Errorf("erase requests: %w", err)
 		}

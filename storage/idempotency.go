@@ -12,74 +12,78 @@ import (
 	"github.com/erasured/erasured"
 )
 
-// Creator is the create step of a POST that Idempotent runs: it stores one new resource
-// in tx and returns its id. Naming the type lets the HTTP layer hand creators on without
-// importing a database package.
-type Creator func(ctx context.Context, tx *sqlx.Tx) (resourceID string, err error)
+// Idempotency is the Idempotency-Key a POST came with, and the hash of the request: the
+// HTTP layer hashes what makes two POSTs the same (method, path and body).
+type Idempotency struct {
+	Key, RequestHash string
+}
 
-// Idempotent runs a POST that carries an Idempotency-Key at most once per key and store.
-// requestHash identifies the request (the HTTP layer hashes what makes two POSTs the
-// same: method, path and body); resourceType names the kind of resource it creates.
+// create stores one new resource of resourceType, whose id is id, in store storeID, by
+// running insert in a transaction. When idem replays an earlier request, it returns the
+// id of the resource that request created, and replayed; insert did not run then.
 //
-// In one transaction: when store storeID has recorded key for the same hash and resource
-// type, it returns that resource's id and replayed=true, and create does not run. When
-// it has not, create runs in the transaction, its resource id is recorded under key, and
-// both commit together: a failed create records nothing, so the client may retry with
-// the same key. Create steps come from storage (ErasureRequestCreator, ...), since only
-// storage writes SQL.
+// With idem, in one transaction: when the store has recorded idem.Key for the same
+// request hash and resource type, insert does not run and the recorded resource's id is
+// returned. When it has not, insert runs, id is recorded under the key, and both commit
+// together: a failed insert records nothing, so the client may retry with the same key.
 //
-// Two first uses of one key at once yield one resource. On SQLite the second transaction
-// waits for the first to commit and replays it. On PostgreSQL both may run create; the
-// later one then fails, on the key or on a unique id of its resource (an Open Notes
-// request_id), rolls back, finds the key recorded, and replays the first.
+// Two first uses of one key at once yield one resource. On SQLite the second
+// transaction waits for the first to commit and replays it. On PostgreSQL both may
+// insert; the later one then fails, on the key or on a unique id of its resource (an
+// Open Notes request_id), rolls back, finds the key recorded, and replays the first.
 //
-// It returns EUNPROCESSABLE when key was used with another request, and create's errors.
-func (db *DB) Idempotent(ctx context.Context, storeID, key, requestHash, resourceType string, create Creator) (resourceID string, replayed bool, err error) {
+// It returns EUNPROCESSABLE when the key was used with another request, and insert's
+// errors.
+func (db *DB) create(ctx context.Context, idem *Idempotency, storeID, resourceType, id string, insert func(tx *sqlx.Tx) error) (resourceID string, replayed bool, err error) {
+	if idem == nil {
+		return id, false, db.inTx(ctx, insert)
+	}
+	resourceID = id
 	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
-		id, found, err := db.idempotencyKey(ctx, tx, storeID, key, requestHash, resourceType)
+		seen, found, err := db.idempotencyKey(ctx, tx, storeID, idem, resourceType)
 		if err != nil || found {
-			resourceID, replayed = id, found
+			resourceID, replayed = seen, found
 			return err
 		}
-		if resourceID, err = create(ctx, tx); err != nil {
+		if err := insert(tx); err != nil {
 			return err
 		}
 		_, err = db.exec(ctx, tx, db.sb.Insert("idempotency_keys").
 			Columns("store_id", "key", "request_hash", "resource_type", "resource_id", "created_at").
-			Values(storeID, key, requestHash, resourceType, resourceID, db.timeArg(erasured.Now())))
+			Values(storeID, idem.Key, idem.RequestHash, resourceType, id, db.timeArg(erasured.Now())))
 		return err
 	})
 	if err != nil && erasured.ErrorCode(err) != erasured.EUNPROCESSABLE {
 		// Whatever failed, a racing first use may have recorded the key meanwhile; then
 		// this request is a replay of it (or a misuse of the key) after all. Otherwise
 		// the failure stands.
-		if id, found, lookupErr := db.idempotencyKey(ctx, db.db, storeID, key, requestHash, resourceType); found || erasured.ErrorCode(lookupErr) == erasured.EUNPROCESSABLE {
-			resourceID, replayed, err = id, found, lookupErr
+		if seen, found, lookupErr := db.idempotencyKey(ctx, db.db, storeID, idem, resourceType); found || erasured.ErrorCode(lookupErr) == erasured.EUNPROCESSABLE {
+			resourceID, replayed, err = seen, found, lookupErr
 		}
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("idempotency key %q: %w", key, err)
+		return "", false, fmt.Errorf("idempotency key %q: %w", idem.Key, err)
 	}
 	return resourceID, replayed, nil
 }
 
-// idempotencyKey looks key up in storeID. It returns the resource recorded under it and
-// found=true when it was used for the same request, and EUNPROCESSABLE when it was used
-// for another.
-func (db *DB) idempotencyKey(ctx context.Context, q sqlx.QueryerContext, storeID, key, requestHash, resourceType string) (resourceID string, found bool, err error) {
+// idempotencyKey looks idem's key up in storeID. It returns the resource recorded under it
+// and found=true when it was used for the same request, and EUNPROCESSABLE when it was
+// used for another.
+func (db *DB) idempotencyKey(ctx context.Context, q sqlx.QueryerContext, storeID string, idem *Idempotency, resourceType string) (resourceID string, found bool, err error) {
 	var seen struct {
 		RequestHash  string `db:"request_hash"`
 		ResourceType string `db:"resource_type"`
 		ResourceID   string `db:"resource_id"`
 	}
 	err = db.getRow(ctx, q, &seen, db.sb.Select("request_hash", "resource_type", "resource_id").
-		From("idempotency_keys").Where(sq.Eq{"store_id": storeID, "key": key}))
+		From("idempotency_keys").Where(sq.Eq{"store_id": storeID, "key": idem.Key}))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return "", false, nil
 	case err != nil:
 		return "", false, err
-	case seen.RequestHash != requestHash || seen.ResourceType != resourceType:
+	case seen.RequestHash != idem.RequestHash || seen.ResourceType != resourceType:
 		return "", false, erasured.Errorf(erasured.EUNPROCESSABLE, "Idempotency-Key was used with a different request body")
 	}
 	return seen.ResourceID, true, nil

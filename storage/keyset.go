@@ -10,10 +10,8 @@ import (
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
-	"github.com/google/uuid"
 
 	"github.com/erasured/erasured"
-	"github.com/erasured/erasured/filters"
 	"github.com/erasured/erasured/pagination"
 )
 
@@ -25,10 +23,8 @@ import (
 
 // key is one key of a keyset order.
 type key struct {
-	name     string // the column
-	desc     bool
-	nullable bool
-	kind     filters.Kind
+	column
+	desc bool
 }
 
 // keyset is the total order of a list: its sort keys, then the table's id in the
@@ -52,7 +48,7 @@ func newKeyset(t table, sorts []erasured.Sort) (keyset, error) {
 		if !ok {
 			return keyset{}, fmt.Errorf("sort on %s.%s: no such column", t.name, s.Attribute)
 		}
-		ks.keys = append(ks.keys, key{name: col.name, desc: s.Desc, nullable: col.nullable, kind: col.kind})
+		ks.keys = append(ks.keys, key{column: col, desc: s.Desc})
 		name := s.Attribute
 		if s.Desc {
 			name = "-" + name
@@ -60,7 +56,7 @@ func newKeyset(t table, sorts []erasured.Sort) (keyset, error) {
 		names = append(names, name)
 		desc = s.Desc
 	}
-	ks.keys = append(ks.keys, key{name: t.id, desc: desc, kind: t.idKind})
+	ks.keys = append(ks.keys, key{column: t.id, desc: desc})
 	ks.sort = strings.Join(names, ",")
 	return ks, nil
 }
@@ -199,29 +195,20 @@ func (db *DB) cursorArgs(ks keyset, c *pagination.Cursor) ([]any, error) {
 		}
 		// A cursor that storage made and a caller handed back (as erasured export
 		// does) still holds its times as times.
-		if t, ok := c.Keys[i].(time.Time); ok && k.kind == filters.Time {
-			args[i] = db.timeArg(t)
-			continue
-		}
-		s, ok := c.Keys[i].(string)
-		if !ok || strings.ContainsRune(s, 0) {
-			return nil, c.Invalid("key %d is not text", i+1)
-		}
-		switch k.kind {
-		case filters.Time:
-			t, err := time.Parse(time.RFC3339Nano, s)
-			if err != nil {
-				return nil, c.Invalid("key %d is not a timestamp", i+1)
+		v := c.Keys[i]
+		if s, ok := v.(string); ok {
+			var err error
+			if v, err = k.kind.Parse(s); err != nil {
+				return nil, c.Invalid("key %d %v", i+1, err)
 			}
-			args[i] = db.timeArg(t)
-		case filters.UUID:
-			u, err := uuid.Parse(s)
-			if err != nil {
-				return nil, c.Invalid("key %d is not a UUID", i+1)
-			}
-			args[i] = u.String()
+		}
+		switch v := v.(type) {
+		case time.Time:
+			args[i] = db.timeArg(v)
+		case string:
+			args[i] = v
 		default:
-			args[i] = s
+			return nil, c.Invalid("key %d is not text", i+1)
 		}
 	}
 	return args, nil
@@ -261,7 +248,7 @@ func (db *DB) cursorAt(ks keyset, row any) (*pagination.Cursor, error) {
 // It reads one row more than the page holds, to learn whether more follow: forwards
 // from page[after] (or the start), or backwards from page[before] alone, in which case
 // the rows are put back in list order. A range request reads forwards between both.
-func selectCursorPage[R totaled](ctx context.Context, db *DB, t table, base sq.SelectBuilder, cols []string, opts erasured.ListOptions) ([]R, PageInfo, error) {
+func selectCursorPage[R totaled](ctx context.Context, db *DB, t table, base sq.SelectBuilder, cols []string, opts ListOptions) ([]R, PageInfo, error) {
 	cp := opts.Cursor
 	where, err := db.conditions(t, opts.Filter)
 	if err != nil {

@@ -28,17 +28,13 @@ func seedForCursors(t *testing.T, db *storage.DB) {
 	key := mustKey(t, "s1")
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 23 {
-		r, err := erasured.NewErasureRequest(key, erasured.ResourceTypes[i%4], fmt.Sprintf("p-%02d", (i*7)%23), nil,
-			base.Add(time.Duration(i/3)*time.Second), 720*time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := erasured.NewErasureRequest(key, erasureValues(erasured.ResourceTypes[i%4], fmt.Sprintf("p-%02d", (i*7)%23), nil), base.Add(time.Duration(i/3)*time.Second), 720*time.Hour)
 		if i%3 != 0 {
 			r.Status = erasured.StatusCompleted
 			done := base.Add(time.Duration(i%5) * time.Hour)
 			r.CompletedAt = &done
 		}
-		if err := db.CreateErasureRequest(context.Background(), r); err != nil {
+		if _, err := db.CreateErasureRequest(context.Background(), r, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -80,13 +76,13 @@ func TestCursorPagesFollowTheOrder(t *testing.T) {
 			{"due_at", "eq(status,SUCCESS)"},
 			{"-completed_at", "in(resource_type,customer,account)"},
 		} {
-			expr, err := filters.Parse(c.filter, erasured.ErasureRequestAttributes)
+			expr, err := filters.Parse(c.filter, erasured.ErasureRequests.Filters())
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts := erasured.ListOptions{StoreID: "s1", Sort: sorts(c.sort), Filter: expr}
+			opts := storage.ListOptions{StoreID: "s1", Sort: sorts(c.sort), Filter: expr}
 			// The offset order is the reference: both read the same ORDER BY.
-			ref, err := db.ErasureRequestPage(ctx, erasured.ListOptions{StoreID: "s1", Sort: opts.Sort, Filter: expr, Page: pagination.Page{Limit: 100}})
+			ref, err := db.ErasureRequestPage(ctx, storage.ListOptions{StoreID: "s1", Sort: opts.Sort, Filter: expr, Page: pagination.Page{Limit: 100}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -171,23 +167,23 @@ func TestCursorPageEdges(t *testing.T) {
 	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
-		empty, err := db.ErasureRequestPage(ctx, erasured.ListOptions{StoreID: "s1", Cursor: &pagination.CursorPage{Size: 5}})
+		empty, err := db.ErasureRequestPage(ctx, storage.ListOptions{StoreID: "s1", Cursor: &pagination.CursorPage{Size: 5}})
 		if err != nil || len(empty.Items) != 0 || empty.Total != 0 || empty.More || empty.First != nil {
 			t.Fatalf("empty list: %+v, %v", empty, err)
 		}
 		seedForCursors(t, db)
-		first, err := db.ErasureRequestPage(ctx, erasured.ListOptions{StoreID: "s1", Cursor: &pagination.CursorPage{Size: 23}})
+		first, err := db.ErasureRequestPage(ctx, storage.ListOptions{StoreID: "s1", Cursor: &pagination.CursorPage{Size: 23}})
 		if err != nil || len(first.Items) != 23 || first.More {
 			t.Fatalf("a page of exactly all: %d items, more %v, %v", len(first.Items), first.More, err)
 		}
 		// After the last record: an empty page that still knows the total.
-		past, err := db.ErasureRequestPage(ctx, erasured.ListOptions{StoreID: "s1", Cursor: &pagination.CursorPage{Size: 5, After: first.Last}})
+		past, err := db.ErasureRequestPage(ctx, storage.ListOptions{StoreID: "s1", Cursor: &pagination.CursorPage{Size: 5, After: first.Last}})
 		if err != nil || len(past.Items) != 0 || past.Total != 23 || past.More {
 			t.Errorf("past the end: %+v, %v", past, err)
 		}
 		// A cursor keeps its place when its record is gone: positions, not records.
 		gone := &pagination.Cursor{Sort: "created_at", Keys: []any{"2026-01-01T00:00:03.5Z", "00000000-0000-0000-0000-000000000000"}}
-		p, err := db.ErasureRequestPage(ctx, erasured.ListOptions{StoreID: "s1", Cursor: &pagination.CursorPage{Size: 100, After: gone}})
+		p, err := db.ErasureRequestPage(ctx, storage.ListOptions{StoreID: "s1", Cursor: &pagination.CursorPage{Size: 100, After: gone}})
 		if err != nil || len(p.Items) != 23-12 {
 			t.Errorf("after a position between records: %d items, %v", len(p.Items), err)
 		}
@@ -219,7 +215,7 @@ func TestCursorsThatDoNotFit(t *testing.T) {
 			{"null in a column that is never null", "", cursor("created_at", nil, id)},
 			{"NUL byte", "resource_id", cursor("resource_id", "a\x00b", id)},
 		} {
-			_, err := db.ErasureRequestPage(context.Background(), erasured.ListOptions{StoreID: "s1", Sort: sorts(c.sort),
+			_, err := db.ErasureRequestPage(context.Background(), storage.ListOptions{StoreID: "s1", Sort: sorts(c.sort),
 				Cursor: &pagination.CursorPage{Size: 5, After: c.cur}})
 			var e *pagination.Error
 			if !errors.As(err, &e) || e.Parameter != "page[after]" || e.Type != pagination.TypeInvalidParameterValue {
@@ -227,7 +223,7 @@ func TestCursorsThatDoNotFit(t *testing.T) {
 			}
 		}
 		// NULL is a fine value where the column may be NULL.
-		_, err := db.ErasureRequestPage(context.Background(), erasured.ListOptions{StoreID: "s1", Sort: sorts("completed_at"),
+		_, err := db.ErasureRequestPage(context.Background(), storage.ListOptions{StoreID: "s1", Sort: sorts("completed_at"),
 			Cursor: &pagination.CursorPage{Size: 5, After: cursor("completed_at", nil, id)}})
 		if err != nil {
 			t.Error(err)
@@ -241,9 +237,9 @@ func TestRequestCursorPages(t *testing.T) {
 		ctx := context.Background()
 		at := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 		for i := range 11 {
-			in := erasured.RequestInput{RequestID: fmt.Sprintf("r-%02d", i), RequestedBy: "alice", RequestedAt: ptr(at.Add(time.Duration(i%4) * time.Minute))}
+			in := map[string]any{"request_id": fmt.Sprintf("r-%02d", i), "requested_by": "alice", "requested_at": ptr(at.Add(time.Duration(i%4) * time.Minute))}
 			if i%2 == 0 {
-				in.NoteID = ptr(fmt.Sprintf("00000000-0000-0000-0000-0000000000%02d", i))
+				in["note_id"] = ptr(fmt.Sprintf("00000000-0000-0000-0000-0000000000%02d", i))
 			}
 			newRequest(t, db, "s1", in, at)
 		}
@@ -251,7 +247,7 @@ func TestRequestCursorPages(t *testing.T) {
 			var got []string
 			cp := &pagination.CursorPage{Size: 3}
 			for {
-				p, err := db.RequestPage(ctx, erasured.ListOptions{StoreID: "s1", Sort: sorts(sort), Cursor: cp})
+				p, err := db.RequestPage(ctx, storage.ListOptions{StoreID: "s1", Sort: sorts(sort), Cursor: cp})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -263,7 +259,7 @@ func TestRequestCursorPages(t *testing.T) {
 				}
 				cp = &pagination.CursorPage{Size: 3, After: p.Last}
 			}
-			ref, err := db.RequestPage(ctx, erasured.ListOptions{StoreID: "s1", Sort: sorts(sort), Page: pagination.Page{Limit: 100}})
+			ref, err := db.RequestPage(ctx, storage.ListOptions{StoreID: "s1", Sort: sorts(sort), Page: pagination.Page{Limit: 100}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -315,7 +311,7 @@ func TestTotalsOfLargeStoresAreEstimated(t *testing.T) {
 	seedMany(t, raw, "small", 40)
 	seedMany(t, raw, "big", 3*storage.ExactTotalMax)
 	// Before the table is first analysed PostgreSQL has nothing to estimate from: count.
-	p, err := db.ErasureRequestPage(ctx, erasured.ListOptions{StoreID: "big", Cursor: &pagination.CursorPage{Size: 5}})
+	p, err := db.ErasureRequestPage(ctx, storage.ListOptions{StoreID: "big", Cursor: &pagination.CursorPage{Size: 5}})
 	if err != nil || p.Total != 3*storage.ExactTotalMax || p.Estimated {
 		t.Fatalf("never analysed: total %d estimated %v, %v", p.Total, p.Estimated, err)
 	}
@@ -323,41 +319,41 @@ func TestTotalsOfLargeStoresAreEstimated(t *testing.T) {
 	// A process keeps an estimate for a while; a new one sees the statistics at once.
 	db = storagetest.OpenURL(t, u)
 	exact := func(f string) filters.Expr {
-		e, err := filters.Parse(f, erasured.ErasureRequestAttributes)
+		e, err := filters.Parse(f, erasured.ErasureRequests.Filters())
 		if err != nil {
 			t.Fatal(err)
 		}
 		return e
 	}
 	// Past its first page, a filtered list is counted up to ExactTotalMax.
-	first, err := db.ErasureRequestPage(ctx, erasured.ListOptions{StoreID: "big", Cursor: &pagination.CursorPage{Size: 5}})
+	first, err := db.ErasureRequestPage(ctx, storage.ListOptions{StoreID: "big", Cursor: &pagination.CursorPage{Size: 5}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	past := &pagination.CursorPage{Size: 5, After: first.Last}
-	newest, err := db.ErasureRequestPage(ctx, erasured.ListOptions{StoreID: "big", Filter: exact("eq(resource_id,p-30000)"),
+	newest, err := db.ErasureRequestPage(ctx, storage.ListOptions{StoreID: "big", Filter: exact("eq(resource_id,p-30000)"),
 		Cursor: &pagination.CursorPage{Size: 1}})
 	if err != nil || len(newest.Items) != 1 {
 		t.Fatal(newest, err)
 	}
 	for _, c := range []struct {
 		name      string
-		opts      erasured.ListOptions
+		opts      storage.ListOptions
 		total     int
 		estimated bool
 	}{
-		{"small store", erasured.ListOptions{StoreID: "small", Cursor: &pagination.CursorPage{Size: 5}}, 40, false},
-		{"big store, cursor", erasured.ListOptions{StoreID: "big", Cursor: &pagination.CursorPage{Size: 5}}, 3 * storage.ExactTotalMax, true},
-		{"big store, offset", erasured.ListOptions{StoreID: "big", Page: pagination.Page{Offset: 10, Limit: 5}}, 3 * storage.ExactTotalMax, true},
-		{"big store, filtered", erasured.ListOptions{StoreID: "big", Filter: exact("like(resource_id,p-1*)"), Cursor: &pagination.CursorPage{Size: 5}}, 11111, false},
-		{"big store, filtered, offset", erasured.ListOptions{StoreID: "big", Filter: exact("eq(status,pending)"), Page: pagination.Page{Offset: 10, Limit: 5}}, 15_000, false},
-		{"big store, filtered, past the first page", erasured.ListOptions{StoreID: "big", Filter: exact("eq(status,pending)"), Cursor: past}, 15_000, true},
-		{"big store, filtered, backwards", erasured.ListOptions{StoreID: "big", Filter: exact("eq(status,pending)"),
+		{"small store", storage.ListOptions{StoreID: "small", Cursor: &pagination.CursorPage{Size: 5}}, 40, false},
+		{"big store, cursor", storage.ListOptions{StoreID: "big", Cursor: &pagination.CursorPage{Size: 5}}, 3 * storage.ExactTotalMax, true},
+		{"big store, offset", storage.ListOptions{StoreID: "big", Page: pagination.Page{Offset: 10, Limit: 5}}, 3 * storage.ExactTotalMax, true},
+		{"big store, filtered", storage.ListOptions{StoreID: "big", Filter: exact("like(resource_id,p-1*)"), Cursor: &pagination.CursorPage{Size: 5}}, 11111, false},
+		{"big store, filtered, offset", storage.ListOptions{StoreID: "big", Filter: exact("eq(status,pending)"), Page: pagination.Page{Offset: 10, Limit: 5}}, 15_000, false},
+		{"big store, filtered, past the first page", storage.ListOptions{StoreID: "big", Filter: exact("eq(status,pending)"), Cursor: past}, 15_000, true},
+		{"big store, filtered, backwards", storage.ListOptions{StoreID: "big", Filter: exact("eq(status,pending)"),
 			Cursor: &pagination.CursorPage{Size: 5, Before: first.Last}}, 15_000, true},
-		{"big store, filtered, past the end", erasured.ListOptions{StoreID: "big", Filter: exact("eq(status,pending)"),
+		{"big store, filtered, past the end", storage.ListOptions{StoreID: "big", Filter: exact("eq(status,pending)"),
 			Cursor: &pagination.CursorPage{Size: 5, After: newest.Last}}, 15_000, true},
-		{"big store, filtered to fewer, past the first page", erasured.ListOptions{StoreID: "big", Filter: exact("like(resource_id,p-3*)"), Cursor: past}, 1112, false},
-		{"unknown store", erasured.ListOptions{StoreID: "nobody", Cursor: &pagination.CursorPage{Size: 5}}, 0, false},
+		{"big store, filtered to fewer, past the first page", storage.ListOptions{StoreID: "big", Filter: exact("like(resource_id,p-3*)"), Cursor: past}, 1112, false},
+		{"unknown store", storage.ListOptions{StoreID: "nobody", Cursor: &pagination.CursorPage{Size: 5}}, 0, false},
 	} {
 		p, err := db.ErasureRequestPage(ctx, c.opts)
 		if err != nil {
@@ -414,7 +410,7 @@ func TestDeepCursorPagesSeek(t *testing.T) {
 	ctx := context.Background()
 	// The first unfiltered page of a store asks PostgreSQL for its estimate; later
 	// pages reuse it.
-	if _, err := db.ErasureRequestPage(ctx, erasured.ListOptions{StoreID: "s1", Cursor: &pagination.CursorPage{Size: 1}}); err != nil {
+	if _, err := db.ErasureRequestPage(ctx, storage.ListOptions{StoreID: "s1", Cursor: &pagination.CursorPage{Size: 1}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -424,7 +420,7 @@ func TestDeepCursorPagesSeek(t *testing.T) {
 	// descending, ordered by id).
 	cursor := func(sort, resourceID string) *pagination.Cursor {
 		t.Helper()
-		p, err := db.ErasureRequestPage(ctx, erasured.ListOptions{StoreID: "s1", Sort: sorts(sort),
+		p, err := db.ErasureRequestPage(ctx, storage.ListOptions{StoreID: "s1", Sort: sorts(sort),
 			Filter: mustFilter(t, "eq(resource_id,"+resourceID+")"), Cursor: &pagination.CursorPage{Size: 1}})
 		if err != nil || len(p.Items) != 1 {
 			t.Fatalf("cursor on %s: %v %v", resourceID, p, err)
@@ -462,7 +458,7 @@ func TestDeepCursorPagesSeek(t *testing.T) {
 		mu.Lock()
 		captured, args = nil, nil
 		mu.Unlock()
-		p, err := db.ErasureRequestPage(ctx, erasured.ListOptions{StoreID: "s1", Sort: sorts(c.sort), Cursor: c.cp})
+		p, err := db.ErasureRequestPage(ctx, storage.ListOptions{StoreID: "s1", Sort: sorts(c.sort), Cursor: c.cp})
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -510,7 +506,7 @@ func TestDeepCursorPagesSeek(t *testing.T) {
 
 func mustFilter(t *testing.T, s string) filters.Expr {
 	t.Helper()
-	e, err := filters.Parse(s, erasured.ErasureRequestAttributes)
+	e, err := filters.Parse(s, erasured.ErasureRequests.Filters())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -16,9 +17,8 @@ import (
 type column struct {
 	name     string
 	nullable bool
-	// kind is the type of the column's values (filters.String when unset), which a
-	// cursor's values must have before they are bound: its values come from clients.
-	kind filters.Kind
+	// kind reads a cursor's values for the column, which come from clients.
+	kind erasured.Kind
 	// where, when set, builds the condition itself, for attributes whose client values
 	// are not stored as they are written.
 	where func(op filters.Op, values []any) (sq.Sqlizer, error)
@@ -27,10 +27,28 @@ type column struct {
 // table describes a listable collection.
 type table struct {
 	name        string
-	id          string       // the tie-breaker of every sort
-	idKind      filters.Kind // the type of id's values, for cursors
+	id          column // the tie-breaker of every sort
 	columns     map[string]column
 	defaultSort []erasured.Sort
+}
+
+// tableOf is the table name that holds the records of typ: each attribute the type's
+// declaration makes filterable or sortable, by its column. where builds the condition of
+// the attributes whose filter values are not stored as they are written.
+func tableOf[T any](name string, typ *erasured.Type[T], where map[string]func(filters.Op, []any) (sq.Sqlizer, error)) table {
+	id := typ.ID()
+	t := table{
+		name:        name,
+		id:          column{name: id.Column, kind: id.Kind},
+		columns:     map[string]column{},
+		defaultSort: typ.DefaultSort,
+	}
+	for _, a := range typ.Attributes() {
+		if a.Can(erasured.Sortable) || len(a.Filter) > 0 {
+			t.columns[a.Name] = column{name: a.Column, nullable: a.Nullable, kind: a.Kind, where: where[a.Name]}
+		}
+	}
+	return t
 }
 
 // conditions turns a filter into SQL conditions on t.
@@ -76,7 +94,7 @@ func compare(name string, op filters.Op, values []any) (sq.Sqlizer, error) {
 		if !ok {
 			return nil, fmt.Errorf("like on %s: value is %T, not text", name, values[0])
 		}
-		return sq.Expr(name+` LIKE ? ESCAPE '\'`, filters.LikePattern(s)), nil
+		return sq.Expr(name+` LIKE ? ESCAPE '\'`, likePattern(s)), nil
 	case filters.Gt:
 		return sq.Gt{name: values[0]}, nil
 	case filters.Ge:
@@ -87,6 +105,25 @@ func compare(name string, op filters.Op, values []any) (sq.Sqlizer, error) {
 		return sq.LtOrEq{name: values[0]}, nil
 	}
 	return nil, fmt.Errorf("filter operator %q has no SQL", op)
+}
+
+// likePattern turns a like value, where * is the wildcard, into a LIKE pattern with
+// backslash as the escape character: %, _ and \ in the value match themselves.
+func likePattern(v string) string {
+	var b strings.Builder
+	b.Grow(len(v) + 2)
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '%', '_', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '*':
+			b.WriteByte('%')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // orderBy returns the ORDER BY terms for sorts (t's default when empty), then t.id in
@@ -107,7 +144,7 @@ func orderBy(t table, sorts []erasured.Sort) ([]string, error) {
 		terms = append(terms, orderTerm(col.name, s.Desc, col.nullable))
 		desc = s.Desc
 	}
-	return append(terms, orderTerm(t.id, desc, false)), nil
+	return append(terms, orderTerm(t.id.name, desc, false)), nil
 }
 
 // orderTerm is one ORDER BY term. NULLs sort as if greater than every value, in both
@@ -129,7 +166,7 @@ func orderTerm(name string, desc, nullable bool) string {
 // into rows of type R, which carry the list's total (see totals) so that the page and
 // the total come back in one round trip. A page past the end has no row to carry the
 // total, so then it is counted on its own.
-func selectPage[R totaled](ctx context.Context, db *DB, t table, base sq.SelectBuilder, cols []string, opts erasured.ListOptions) ([]R, listTotal, error) {
+func selectPage[R totaled](ctx context.Context, db *DB, t table, base sq.SelectBuilder, cols []string, opts ListOptions) ([]R, listTotal, error) {
 	where, err := db.conditions(t, opts.Filter)
 	if err != nil {
 		return nil, listTotal{}, err
@@ -151,10 +188,10 @@ func selectPage[R totaled](ctx context.Context, db *DB, t table, base sq.SelectB
 		// index on the sort keys can serve without touching the table, and reading whole
 		// rows for the page only, keeps a deep offset from fetching every row it skips.
 		// The inner SELECT keeps "?" placeholders; the outer one numbers them all.
-		ids := base.PlaceholderFormat(sq.Question).Column(t.id).OrderBy(order...).
+		ids := base.PlaceholderFormat(sq.Question).Column(t.id.name).OrderBy(order...).
 			Limit(uint64(opts.Page.Limit)).
 			Offset(uint64(opts.Page.Offset))
-		page = page.Where(sq.Expr(t.id+" IN (?)", ids))
+		page = page.Where(sq.Expr(t.id.name+" IN (?)", ids))
 	}
 	var rows []R
 	if err := db.selectRows(ctx, db.db, &rows, page); err != nil {

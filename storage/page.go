@@ -6,8 +6,19 @@ import (
 	sq "github.com/Masterminds/squirrel"
 
 	"github.com/erasured/erasured"
+	"github.com/erasured/erasured/filters"
 	"github.com/erasured/erasured/pagination"
 )
+
+// ListOptions selects one page of a collection within a store: the offset page Page,
+// or the cursor page Cursor when it is set.
+type ListOptions struct {
+	StoreID string
+	Filter  filters.Expr
+	Sort    []erasured.Sort
+	Page    pagination.Page
+	Cursor  *pagination.CursorPage
+}
 
 // Page is one page of a list, offset or cursor, and what is known of the whole list.
 type Page[T any] struct {
@@ -31,7 +42,7 @@ type PageInfo struct {
 // list reads the page of t's rows that opts asks for, a cursor page when opts.Cursor is
 // set and an offset page otherwise, from base (a SELECT with FROM and the store's WHERE,
 // no columns) into rows of type R, and turns each into a T.
-func list[R totaled, T any](ctx context.Context, db *DB, t table, base sq.SelectBuilder, cols []string, opts erasured.ListOptions, item func(*R) (T, error)) (*Page[T], error) {
+func list[R totaled, T any](ctx context.Context, db *DB, t table, base sq.SelectBuilder, cols []string, opts ListOptions, item func(*R) (T, error)) (*Page[T], error) {
 	var (
 		rows []R
 		p    Page[T]
@@ -60,7 +71,7 @@ func list[R totaled, T any](ctx context.Context, db *DB, t table, base sq.Select
 // opts.StoreID that match opts.Filter: by offset, or by cursor when opts.Cursor is set.
 // A cursor that does not belong to the list's sort, or whose values are not of their
 // keys' types, is a *pagination.Error naming its parameter.
-func (db *DB) ErasureRequestPage(ctx context.Context, opts erasured.ListOptions) (*Page[*erasured.ErasureRequest], error) {
+func (db *DB) ErasureRequestPage(ctx context.Context, opts ListOptions) (*Page[*erasured.ErasureRequest], error) {
 	return list(ctx, db, erasureTable,
 		db.sb.Select().From("erasure_requests").Where(sq.Eq{"store_id": opts.StoreID}),
 		erasureColumns, opts, func(r *erasureListRow) (*erasured.ErasureRequest, error) { return r.erasureRequest(), nil })
@@ -68,7 +79,7 @@ func (db *DB) ErasureRequestPage(ctx context.Context, opts erasured.ListOptions)
 
 // RequestPage is ErasureRequestPage for Open Notes requests. Without opts.Sort the
 // newest requested_at comes first.
-func (db *DB) RequestPage(ctx context.Context, opts erasured.ListOptions) (*Page[*erasured.Request], error) {
+func (db *DB) RequestPage(ctx context.Context, opts ListOptions) (*Page[*erasured.Request], error) {
 	return list(ctx, db, requestTable,
 		db.sb.Select().From("requests").Where(sq.Eq{"store_id": opts.StoreID}),
 		requestColumns, opts, (*requestListRow).request)

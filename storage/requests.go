@@ -12,7 +12,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/erasured/erasured"
-	"github.com/erasured/erasured/filters"
 )
 
 var requestColumns = []string{
@@ -88,58 +87,29 @@ func nullString(s sql.NullString) *string {
 	return &s.String
 }
 
-// metadataArg is the metadata column's value: JSON text, which PostgreSQL casts to jsonb.
-func metadataArg(m map[string]any) (any, error) {
-	if m == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(m)
+var requestTable = tableOf("requests", erasured.Requests, nil)
+
+// CreateRequest stores a new request and returns it. With idem, it does so at most once
+// per key (see Idempotency): a replay returns the request the key created, as it is now.
+// It returns ECONFLICT when the store already has a request with its request_id; another
+// store's request_id is no obstacle.
+func (db *DB) CreateRequest(ctx context.Context, r *erasured.Request, idem *Idempotency) (*erasured.Request, error) {
+	id, replayed, err := db.create(ctx, idem, r.StoreID, erasured.Requests.Name, r.RequestID, func(tx *sqlx.Tx) error {
+		return db.insertRequest(ctx, tx, r)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("metadata: %w", err)
+		return nil, fmt.Errorf("create request %q: %w", r.RequestID, err)
 	}
-	return string(b), nil
-}
-
-// requestTable lists requests by the attributes of erasured.RequestAttributes. The
-// nullable ones sort their NULLs the same way on both stores (see orderBy).
-var requestTable = table{
-	name: "requests",
-	id:   "request_id",
-	columns: map[string]column{
-		"status":              {name: "status"},
-		"requested_by":        {name: "requested_by", nullable: true},
-		"community_server_id": {name: "community_server_id", nullable: true},
-		"dataset_name":        {name: "dataset_name", nullable: true},
-		"note_id":             {name: "note_id", nullable: true, kind: filters.UUID},
-		"requested_at":        {name: "requested_at", kind: filters.Time},
-		"created_at":          {name: "created_at", kind: filters.Time},
-	},
-	defaultSort: erasured.RequestDefaultSort,
-}
-
-// CreateRequest stores a new request. It returns ECONFLICT when the store already has a
-// request with its request_id; another store's request_id is no obstacle.
-func (db *DB) CreateRequest(ctx context.Context, r *erasured.Request) error {
-	if err := db.insertRequest(ctx, db.db, r); err != nil {
-		return fmt.Errorf("create request %q: %w", r.RequestID, err)
+	if replayed {
+		return db.Request(ctx, r.StoreID, id)
 	}
-	return nil
+	return r, nil
 }
 
-// RequestCreator is the step that stores r, for Idempotent.
-func (db *DB) RequestCreator(r *erasured.Request) Creator {
-	return func(ctx context.Context, tx *sqlx.Tx) (string, error) {
-		if err := db.insertRequest(ctx, tx, r); err != nil {
-			return "", fmt.Errorf("create request %q: %w", r.RequestID, err)
-		}
-		return r.RequestID, nil
-	}
-}
-
-// insertRequest is CreateRequest within a transaction of the caller's, such as one that
-// also records an Idempotency-Key. On PostgreSQL an ECONFLICT aborts that transaction.
+// insertRequest inserts r in the transaction of CreateRequest, which may also record an
+// Idempotency-Key. On PostgreSQL an ECONFLICT aborts that transaction.
 func (db *DB) insertRequest(ctx context.Context, e sqlx.ExtContext, r *erasured.Request) error {
-	metadata, err := metadataArg(r.Metadata)
+	metadata, err := db.arg(r.Metadata)
 	if err != nil {
 		return err
 	}
@@ -200,32 +170,33 @@ func (db *DB) missingRequest(ctx context.Context, q sqlx.QueryerContext, storeID
 	return erasured.Errorf(erasured.ENOTFOUND, "no request %q", requestID)
 }
 
-// UpdateRequest applies p to request requestID of store storeID and returns the request
-// as stored, its Version one higher. The row is locked from the read to the write, so
-// concurrent patches apply one after the other and If-Match sees the latest version.
+// UpdateRequest applies in, the values erasured.Requests.Decode read for Patch, to request
+// requestID of store storeID and returns the request as stored, its Version one higher.
+// The row is locked from the read to the write, so concurrent patches apply one after
+// the other and If-Match sees the latest version.
 //
-// It returns ENOTFOUND or EGONE as Request does, EPRECONDITION when ifMatch is not nil
-// and differs from the stored Version, and EINVALID (naming the attribute) for a patch
-// that erasured.Request.ApplyPatch refuses.
-func (db *DB) UpdateRequest(ctx context.Context, storeID, requestID string, ifMatch *int64, p erasured.RequestPatch) (*erasured.Request, error) {
+// It returns ENOTFOUND or EGONE as Request does, and EPRECONDITION when match does not
+// allow the stored Version.
+func (db *DB) UpdateRequest(ctx context.Context, storeID, requestID string, match *erasured.Match, in erasured.Values) (*erasured.Request, error) {
 	var r *erasured.Request
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		cur, err := db.request(ctx, tx, storeID, requestID, true)
 		if err != nil {
 			return err
 		}
-		if ifMatch != nil && *ifMatch != cur.Version {
-			return erasured.Errorf(erasured.EPRECONDITION, "request %q is at version %d, not %d: read it again", requestID, cur.Version, *ifMatch)
+		if !match.Allows(cur.Version) {
+			return erasured.Errorf(erasured.EPRECONDITION, "request %q is at version %d, which If-Match does not name: read it again", requestID, cur.Version)
 		}
-		if err := cur.ApplyPatch(p, erasured.Now()); err != nil {
-			return err
-		}
+		cur.Apply(in, erasured.Now())
 		cur.Version++
-		if _, err := db.exec(ctx, tx, db.sb.Update("requests").
-			Set("status", string(cur.Status)).
-			Set("note_id", cur.NoteID).
-			Set("updated_at", db.timeArg(cur.UpdatedAt)).
-			Set("version", cur.Version).
+		set := map[string]any{"updated_at": db.timeArg(cur.UpdatedAt), "version": cur.Version}
+		for name := range in {
+			a, _ := erasured.Requests.Attribute(name)
+			if set[a.Column], err = db.arg(erasured.Requests.Value(cur, name)); err != nil {
+				return err
+			}
+		}
+		if _, err := db.exec(ctx, tx, db.sb.Update("requests").SetMap(set).
 			Where(sq.Eq{"store_id": storeID, "request_id": requestID})); err != nil {
 			return err
 		}

@@ -11,9 +11,9 @@ import (
 	"github.com/erasured/erasured"
 )
 
-// insertRequest is for callers that store a request together with something else, such
-// as an Idempotency-Key: the request stands or falls with their transaction. (This test
-// lives inside the package, which storagetest imports, so it runs on SQLite only.)
+// insertRequest stores a request together with something else, such as an
+// Idempotency-Key: the request stands or falls with the transaction. (This test lives
+// inside the package, which storagetest imports, so it runs on SQLite only.)
 func TestInsertRequestInCallersTransaction(t *testing.T) {
 	ctx := context.Background()
 	db, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "erasured.db"))
@@ -21,10 +21,7 @@ func TestInsertRequestInCallersTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	r, err := erasured.NewRequest("s1", erasured.RequestInput{RequestID: "r1", RequestedBy: "alice"}, erasured.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := erasured.NewRequest("s1", erasured.Values{"request_id": "r1", "requested_by": "alice"}, erasured.Now())
 
 	errLater := errors.New("a later step of the caller failed")
 	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -49,5 +46,25 @@ func TestInsertRequestInCallersTransaction(t *testing.T) {
 	err = db.inTx(ctx, func(tx *sqlx.Tx) error { return db.insertRequest(ctx, tx, r) })
 	if erasured.ErrorCode(err) != erasured.ECONFLICT {
 		t.Fatalf("duplicate in a transaction: %v, want conflict", err)
+	}
+}
+
+func TestLikePattern(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"abc", "abc"},
+		{"*", "%"},
+		{"*abc*", "%abc%"},
+		{"a*b*c", "a%b%c"},
+		{"100%", `100\%`},
+		{"a_b", `a\_b`},
+		{`a\b`, `a\\b`},
+		{`*%_\*`, `%\%\_\\%`},
+		{"héllo*", "héllo%"},
+	}
+	for _, tt := range tests {
+		if got := likePattern(tt.in); got != tt.want {
+			t.Errorf("likePattern(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }

@@ -20,17 +20,48 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
-// newRequest stores a request with the given input in store.
-func newRequest(t *testing.T, db *storage.DB, store string, in erasured.RequestInput, now time.Time) *erasured.Request {
+// requestOf is the request a client creates in store with attributes, decoded as a POST's
+// are.
+func requestOf(t *testing.T, store string, attributes map[string]any, now time.Time) *erasured.Request {
 	t.Helper()
-	r, err := erasured.NewRequest(store, in, now)
+	in, err := erasured.Requests.Decode(membersOf(t, attributes), erasured.Create)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CreateRequest(context.Background(), r); err != nil {
+	return erasured.NewRequest(store, in, now)
+}
+
+// membersOf is attributes as a body's members.
+func membersOf(t *testing.T, attributes map[string]any) map[string]json.RawMessage {
+	t.Helper()
+	out := make(map[string]json.RawMessage, len(attributes))
+	for k, v := range attributes {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[k] = b
+	}
+	return out
+}
+
+// newRequest stores the request a client creates in store with attributes.
+func newRequest(t *testing.T, db *storage.DB, store string, attributes map[string]any, now time.Time) *erasured.Request {
+	t.Helper()
+	r, err := db.CreateRequest(context.Background(), requestOf(t, store, attributes, now), nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// erasureValues are the attributes of a new erasure request.
+func erasureValues(resourceType, resourceID string, reason *string) erasured.Values {
+	in := erasured.Values{"resource_type": resourceType, "resource_id": resourceID}
+	if reason != nil {
+		in["reason"] = *reason
+	}
+	return in
 }
 
 // holdRow makes a transaction of raw's lock request requestID's row (and, on SQLite, the
@@ -64,20 +95,20 @@ func TestRequestRoundTrip(t *testing.T) {
 	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
-		r := newRequest(t, db, "s1", erasured.RequestInput{
-			RequestID:         "Req 1: ünïcode & spaces?",
-			RequestedBy:       "alice",
-			Status:            ptr("IN_PROGRESS"),
-			NoteID:            ptr("0F850C15-D643-480A-A2B4-9E3C26067178"),
-			CommunityServerID: ptr("cs-1"),
-			RequestedAt:       ptr(time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)),
-			Content:           ptr("Is this claim true?\nLine two."),
-			PlatformMessageID: ptr("m-1"),
-			PlatformChannelID: ptr("c-1"),
-			Metadata:          json.RawMessage(`{"big": 12345678901234567890, "f": 0.1, "nested": {"a": [1, "x", null, true]}, "s": "é\"\\"}`),
-			SimilarityScore:   ptr(0.87654321),
-			DatasetName:       ptr("ds"),
-			DatasetItemID:     ptr("item-1"),
+		r := newRequest(t, db, "s1", map[string]any{
+			"request_id":          "Req 1: ünïcode & spaces?",
+			"requested_by":        "alice",
+			"status":              ptr("IN_PROGRESS"),
+			"note_id":             ptr("0F850C15-D643-480A-A2B4-9E3C26067178"),
+			"community_server_id": ptr("cs-1"),
+			"requested_at":        ptr(time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)),
+			"content":             ptr("Is this claim true?\nLine two."),
+			"platform_message_id": ptr("m-1"),
+			"platform_channel_id": ptr("c-1"),
+			"metadata":            json.RawMessage(`{"big": 12345678901234567890, "f": 0.1, "nested": {"a": [1, "x", null, true]}, "s": "é\"\\"}`),
+			"similarity_score":    ptr(0.87654321),
+			"dataset_name":        ptr("ds"),
+			"dataset_item_id":     ptr("item-1"),
 		}, erasured.Now())
 		got, err := db.Request(ctx, "s1", r.RequestID)
 		if err != nil {
@@ -91,7 +122,7 @@ func TestRequestRoundTrip(t *testing.T) {
 		}
 
 		// Only what the client gave: the optional attributes read back null.
-		bare := newRequest(t, db, "s1", erasured.RequestInput{RequestID: "bare", RequestedBy: "bob"}, erasured.Now())
+		bare := newRequest(t, db, "s1", map[string]any{"request_id": "bare", "requested_by": "bob"}, erasured.Now())
 		got, err = db.Request(ctx, "s1", "bare")
 		if err != nil {
 			t.Fatal(err)
@@ -109,18 +140,16 @@ func TestCreateRequestDuplicate(t *testing.T) {
 	t.Parallel()
 	storagetest.EachSQL(t, func(t *testing.T, db *storage.DB, raw *sqlx.DB) {
 		ctx := context.Background()
-		newRequest(t, db, "s1", erasured.RequestInput{RequestID: "r1", RequestedBy: "alice", Content: ptr("first")}, erasured.Now())
-		dup, err := erasured.NewRequest("s1", erasured.RequestInput{RequestID: "r1", RequestedBy: "mallory", Content: ptr("second")}, erasured.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantCode(t, "duplicate", db.CreateRequest(ctx, dup), erasured.ECONFLICT)
+		newRequest(t, db, "s1", map[string]any{"request_id": "r1", "requested_by": "alice", "content": ptr("first")}, erasured.Now())
+		dup := requestOf(t, "s1", map[string]any{"request_id": "r1", "requested_by": "mallory", "content": ptr("second")}, erasured.Now())
+		_, err := db.CreateRequest(ctx, dup, nil)
+		wantCode(t, "duplicate", err, erasured.ECONFLICT)
 		got, err := db.Request(ctx, "s1", "r1")
 		if err != nil || *got.Content != "first" || *got.RequestedBy != "alice" {
 			t.Fatalf("after a refused duplicate: %+v, %v", got, err)
 		}
 		// The same request_id in another store is another request.
-		other := newRequest(t, db, "s2", erasured.RequestInput{RequestID: "r1", RequestedBy: "bob"}, erasured.Now())
+		other := newRequest(t, db, "s2", map[string]any{"request_id": "r1", "requested_by": "bob"}, erasured.Now())
 		if got, err := db.Request(ctx, "s2", "r1"); err != nil || *got.RequestedBy != "bob" || got.StoreID != other.StoreID {
 			t.Fatalf("s2's r1: %+v, %v", got, err)
 		}
@@ -155,21 +184,21 @@ func TestRequestsList(t *testing.T) {
 	storagetest.EachSQL(t, func(t *testing.T, db *storage.DB, raw *sqlx.DB) {
 		ctx := context.Background()
 		for i, s := range seeds {
-			newRequest(t, db, "s1", erasured.RequestInput{
-				RequestID:         "r-0" + string(rune('0'+i)),
-				RequestedBy:       s.by,
-				Status:            &s.status,
-				CommunityServerID: s.cs,
-				DatasetName:       s.ds,
-				NoteID:            s.note,
-				RequestedAt:       ptr(base.Add(time.Duration(s.minute) * time.Minute)),
+			newRequest(t, db, "s1", map[string]any{
+				"request_id":          "r-0" + string(rune('0'+i)),
+				"requested_by":        s.by,
+				"status":              &s.status,
+				"community_server_id": s.cs,
+				"dataset_name":        s.ds,
+				"note_id":             s.note,
+				"requested_at":        ptr(base.Add(time.Duration(s.minute) * time.Minute)),
 			}, base.Add(time.Duration(i)*time.Second))
 		}
 		// Another store's requests, alike in every attribute, are never listed nor counted.
 		for i, s := range seeds {
-			newRequest(t, db, "s2", erasured.RequestInput{
-				RequestID: "r-0" + string(rune('0'+i)), RequestedBy: s.by, Status: &s.status,
-				CommunityServerID: s.cs, DatasetName: s.ds, NoteID: s.note,
+			newRequest(t, db, "s2", map[string]any{
+				"request_id": "r-0" + string(rune('0'+i)), "requested_by": s.by, "status": &s.status,
+				"community_server_id": s.cs, "dataset_name": s.ds, "note_id": s.note,
 			}, base)
 		}
 		// An erasure request turns requested_by to NULL; that is another branch's code.
@@ -177,7 +206,7 @@ func TestRequestsList(t *testing.T) {
 			t.Fatal(err)
 		}
 		parse := func(s string) filters.Expr {
-			e, err := filters.Parse(s, erasured.RequestAttributes)
+			e, err := filters.Parse(s, erasured.Requests.Filters())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -232,7 +261,7 @@ func TestRequestsList(t *testing.T) {
 			{"", "dataset_name,-requested_at", all, 6, "r-01 r-00 r-05 r-02 r-03 r-04"},
 		}
 		for _, c := range cases {
-			page, err := db.RequestPage(ctx, erasured.ListOptions{StoreID: "s1", Filter: parse(c.filter), Sort: sort(c.sort), Page: c.page})
+			page, err := db.RequestPage(ctx, storage.ListOptions{StoreID: "s1", Filter: parse(c.filter), Sort: sort(c.sort), Page: c.page})
 			if err != nil {
 				t.Fatalf("filter %q sort %q: %v", c.filter, c.sort, err)
 			}
@@ -257,12 +286,11 @@ func TestUpdateRequest(t *testing.T) {
 		ctx := context.Background()
 		created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		note := "0f850c15-d643-480a-a2b4-9e3c26067178"
-		orig := newRequest(t, db, "s1", erasured.RequestInput{RequestID: "r1", RequestedBy: "alice", NoteID: &note, Content: ptr("text")}, created)
-		status := func(s string) erasured.RequestPatch {
-			return erasured.RequestPatch{Status: erasured.PatchField[string]{Set: true, Value: &s}}
-		}
+		orig := newRequest(t, db, "s1", map[string]any{"request_id": "r1", "requested_by": "alice", "note_id": &note, "content": ptr("text")}, created)
+		status := func(s string) erasured.Values { return erasured.Values{"status": s} }
+		v1 := &erasured.Match{Versions: []int64{1}}
 
-		r, err := db.UpdateRequest(ctx, "s1", "r1", ptr(int64(1)), status("COMPLETED"))
+		r, err := db.UpdateRequest(ctx, "s1", "r1", v1, status("COMPLETED"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -277,20 +305,25 @@ func TestUpdateRequest(t *testing.T) {
 			t.Errorf("a patch of status changed other attributes: %+v", stored)
 		}
 
-		_, err = db.UpdateRequest(ctx, "s1", "r1", ptr(int64(1)), status("FAILED"))
+		_, err = db.UpdateRequest(ctx, "s1", "r1", v1, status("FAILED"))
 		wantCode(t, "stale If-Match", err, erasured.EPRECONDITION)
-		_, err = db.UpdateRequest(ctx, "s1", "r1", nil, erasured.RequestPatch{Status: erasured.PatchField[string]{Set: true}})
-		wantCode(t, "null status", err, erasured.EINVALID)
+		_, err = db.UpdateRequest(ctx, "s1", "r1", &erasured.Match{Versions: []int64{1, 3}}, status("FAILED"))
+		wantCode(t, "If-Match that names other versions", err, erasured.EPRECONDITION)
+		_, err = db.UpdateRequest(ctx, "s1", "r1", &erasured.Match{}, status("FAILED"))
+		wantCode(t, "If-Match that names no version", err, erasured.EPRECONDITION)
 		if r, err := db.Request(ctx, "s1", "r1"); err != nil || r.Version != 2 || r.Status != erasured.RequestCompleted {
 			t.Fatalf("refused patches changed the request: %+v, %v", r, err)
 		}
 
-		// Without If-Match; null clears note_id.
-		r, err = db.UpdateRequest(ctx, "s1", "r1", nil, erasured.RequestPatch{NoteID: erasured.PatchField[string]{Set: true}})
-		if err != nil || r.Version != 3 || r.NoteID != nil || r.Status != erasured.RequestCompleted {
+		// An If-Match that lists the version among others; then none; null clears note_id.
+		if r, err = db.UpdateRequest(ctx, "s1", "r1", &erasured.Match{Versions: []int64{7, 2}}, status("COMPLETED")); err != nil || r.Version != 3 {
+			t.Fatalf("If-Match with a list: %+v, %v", r, err)
+		}
+		r, err = db.UpdateRequest(ctx, "s1", "r1", nil, erasured.Values{"note_id": nil})
+		if err != nil || r.Version != 4 || r.NoteID != nil || r.Status != erasured.RequestCompleted {
 			t.Fatalf("clear note_id: %+v, %v", r, err)
 		}
-		if r, err := db.Request(ctx, "s1", "r1"); err != nil || r.NoteID != nil || r.Version != 3 {
+		if r, err := db.Request(ctx, "s1", "r1"); err != nil || r.NoteID != nil || r.Version != 4 {
 			t.Fatalf("stored after clearing note_id: %+v, %v", r, err)
 		}
 
@@ -306,16 +339,14 @@ func TestUpdateRequestConcurrentIfMatch(t *testing.T) {
 	t.Parallel()
 	storagetest.EachSQL(t, func(t *testing.T, db *storage.DB, raw *sqlx.DB) {
 		ctx := context.Background()
-		newRequest(t, db, "s1", erasured.RequestInput{RequestID: "r1", RequestedBy: "alice"}, erasured.Now())
+		newRequest(t, db, "s1", map[string]any{"request_id": "r1", "requested_by": "alice"}, erasured.Now())
 		hold := holdRow(t, raw, "r1")
 		const n = 10
 		errs := make([]error, n)
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				_, errs[i] = db.UpdateRequest(ctx, "s1", "r1", ptr(int64(1)), erasured.RequestPatch{
-					Status: erasured.PatchField[string]{Set: true, Value: ptr("IN_PROGRESS")},
-				})
+				_, errs[i] = db.UpdateRequest(ctx, "s1", "r1", &erasured.Match{Versions: []int64{1}}, erasured.Values{"status": "IN_PROGRESS"})
 			})
 		}
 		hold()

@@ -25,16 +25,12 @@ func TestErasedAndDeletedDataLeaveTheSQLiteFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	er, err := erasured.NewErasureRequest(key, "user", "PERSON-TO-ERASE-7f3a", nil, erasured.Now(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateErasureRequest(ctx, er); err != nil {
+	er := erasured.NewErasureRequest(key, erasureValues("user", "PERSON-TO-ERASE-7f3a", nil), erasured.Now(), 0)
+	if _, err := db.CreateErasureRequest(ctx, er, nil); err != nil {
 		t.Fatal(err)
 	}
 	secret := "CONTENT-TO-DELETE-91bc"
-	if err := db.CreateRequest(ctx, &erasured.Request{RequestID: "r-delete", StoreID: "s", RequestedBy: ptr("someone"),
-		Status: erasured.RequestPending, Content: &secret, RequestedAt: erasured.Now(), CreatedAt: erasured.Now(), UpdatedAt: erasured.Now(), Version: 1}); err != nil {
+	if _, err := db.CreateRequest(ctx, requestOf(t, "s", map[string]any{"request_id": "r-delete", "requested_by": "someone", "content": secret}, erasured.Now()), nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -60,7 +56,8 @@ func TestErasedAndDeletedDataLeaveTheSQLiteFile(t *testing.T) {
 		}
 		// The erased person's id stays where the erasure request itself names it; only
 		// the Open Notes content must be gone, so look for what only the rows held.
-		for _, gone := range []string{"note by PERSON-TO-ERASE-7f3a", secret} {
+		content, _ := erasured.Requests.Attribute("content")
+		for _, gone := range []string{storagetest.PersonalValue(content, "r-erase", "PERSON-TO-ERASE-7f3a"), secret} {
 			if bytes.Contains(b, []byte(gone)) {
 				t.Errorf("%s still holds %q", filepath.Base(f), gone)
 			}

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
-
-	"github.com/erasured/erasured"
 )
 
 // listTotal is what every list query adds to each of its rows: how many records the
@@ -164,7 +162,7 @@ type totalQuery struct {
 // The count is a subquery rather than COUNT(*) OVER (): a window over the list must
 // read every matching row in full before the first one is returned, where the
 // subquery lets the page stop at its LIMIT and counts from an index alone.
-func (db *DB) totals(ctx context.Context, t table, base sq.SelectBuilder, opts erasured.ListOptions) (totalQuery, error) {
+func (db *DB) totals(ctx context.Context, t table, base sq.SelectBuilder, opts ListOptions) (totalQuery, error) {
 	// Nested builders must leave their placeholders as "?": the outer query numbers them.
 	exact := totalQuery{
 		total:     sq.Alias(base.Column("COUNT(*)").PlaceholderFormat(sq.Question), "total"),

@@ -17,11 +17,8 @@ import (
 
 func newErasureRequest(t *testing.T, db *storage.DB, store, person string, created time.Time) *erasured.ErasureRequest {
 	t.Helper()
-	r, err := erasured.NewErasureRequest(mustKey(t, store), "account", person, nil, created, 720*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateErasureRequest(context.Background(), r); err != nil {
+	r := erasured.NewErasureRequest(mustKey(t, store), erasureValues("account", person, nil), created, 720*time.Hour)
+	if _, err := db.CreateErasureRequest(context.Background(), r, nil); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -67,7 +64,7 @@ func TestUpdateErasureRequest(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
 		r := newErasureRequest(t, db, "s1", "acc-1", erasured.Now())
-		update := func(actor string, ifMatch *int64, rep erasured.Report) (*erasured.ErasureRequest, error) {
+		update := func(actor string, ifMatch *erasured.Match, rep erasured.Report) (*erasured.ErasureRequest, error) {
 			return db.UpdateErasureRequest(ctx, "s1", r.ID, actor, ifMatch, rep)
 		}
 		// Every update is checked against what the database then holds.
@@ -84,7 +81,7 @@ func TestUpdateErasureRequest(t *testing.T) {
 
 		rep := erasured.Report{Status: ptr(erasured.StatusInProgress), ServicesErased: []string{"billing"},
 			PartialFailures: []erasured.PartialFailure{{Service: "crm", Message: "timeout"}}}
-		got, err := update("billing-key", ptr(int64(1)), rep)
+		got, err := update("billing-key", &erasured.Match{Versions: []int64{1}}, rep)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,11 +99,14 @@ func TestUpdateErasureRequest(t *testing.T) {
 			name    string
 			store   string
 			id      string
-			ifMatch *int64
+			ifMatch *erasured.Match
 			rep     erasured.Report
 			code    string
 		}{
-			{"stale If-Match", "s1", r.ID, ptr(int64(1)), erasured.Report{}, erasured.EPRECONDITION},
+			{"stale If-Match", "s1", r.ID, &erasured.Match{Versions: []int64{1}}, erasured.Report{}, erasured.EPRECONDITION},
+			{"If-Match that names no version", "s1", r.ID, &erasured.Match{}, erasured.Report{}, erasured.EPRECONDITION},
+			{"completed_at past year 9999", "s1", r.ID, nil, erasured.Report{Status: ptr(erasured.StatusCompleted),
+				CompletedAt: erasured.Optional[time.Time]{Set: true, Value: ptr(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))}}, erasured.EINVALID},
 			{"another store", "s2", r.ID, nil, erasured.Report{}, erasured.ENOTFOUND},
 			{"no such request", "s1", erasured.NewID(), nil, erasured.Report{}, erasured.ENOTFOUND},
 			{"not a uuid", "s1", "nope", nil, erasured.Report{}, erasured.ENOTFOUND},
@@ -124,7 +124,7 @@ func TestUpdateErasureRequest(t *testing.T) {
 		}
 
 		done := time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
-		got, err = update("crm-key", ptr(int64(2)), erasured.Report{Status: ptr(erasured.StatusCompleted),
+		got, err = update("crm-key", &erasured.Match{Versions: []int64{2}}, erasured.Report{Status: ptr(erasured.StatusCompleted),
 			ServicesErased: []string{"crm"}, CompletedAt: erasured.Optional[time.Time]{Set: true, Value: &done}})
 		if err != nil {
 			t.Fatal(err)

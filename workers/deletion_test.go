@@ -22,11 +22,8 @@ func pendingDeletion(t *testing.T, db *storage.DB, requestID string) *erasured.D
 	t.Helper()
 	ctx := context.Background()
 	content := "something personal"
-	r, err := erasured.NewRequest("s1", erasured.RequestInput{RequestID: requestID, RequestedBy: "alice", Content: &content}, erasured.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateRequest(ctx, r); err != nil {
+	r := erasured.NewRequest("s1", erasured.Values{"request_id": requestID, "requested_by": "alice", "content": content}, erasured.Now())
+	if _, err := db.CreateRequest(ctx, r, nil); err != nil {
 		t.Fatal(err)
 	}
 	d, err := db.RequestDeletion(ctx, "s1", requestID)

@@ -23,11 +23,8 @@ func file(t *testing.T, db *storage.DB, store, person string) *erasured.ErasureR
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := erasured.NewErasureRequest(key, "account", person, nil, erasured.Now(), 720*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateErasureRequest(context.Background(), r); err != nil {
+	r := erasured.NewErasureRequest(key, erasured.Values{"resource_type": "account", "resource_id": person}, erasured.Now(), 720*time.Hour)
+	if _, err := db.CreateErasureRequest(context.Background(), r, nil); err != nil {
 		t.Fatal(err)
 	}
 	return r

@@ -19,9 +19,7 @@ func TestWorkersSurviveADatabaseOutage(t *testing.T) {
 	u, proxy := storagetest.ProxiedURL(t)
 	db := storagetest.OpenURL(t, u)
 	er := file(t, db, "s1", "alice")
-	bob := "bob"
-	if err := db.CreateRequest(ctx, &erasured.Request{RequestID: "doomed", StoreID: "s1", RequestedBy: &bob,
-		Status: erasured.RequestPending, RequestedAt: erasured.Now(), CreatedAt: erasured.Now(), UpdatedAt: erasured.Now(), Version: 1}); err != nil {
+	if _, err := db.CreateRequest(ctx, erasured.NewRequest("s1", erasured.Values{"request_id": "doomed", "requested_by": "bob"}, erasured.Now()), nil); err != nil {
 		t.Fatal(err)
 	}
 	del, err := db.RequestDeletion(ctx, "s1", "doomed")

@@ -65,7 +65,7 @@ func capture(ctx context.Context, dbURL, token, out, filter, after, afterComplet
 	}
 	defer db.Close()
 
-	expr, err := filters.Parse(filter, erasured.ErasureRequestAttributes)
+	expr, err := filters.Parse(filter, erasured.ErasureRequests.Filters())
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func capture(ctx context.Context, dbURL, token, out, filter, after, afterComplet
 	if err := auth(); err != nil {
 		return err
 	}
-	list := func(opts erasured.ListOptions) func() (string, error) {
+	list := func(opts storage.ListOptions) func() (string, error) {
 		return func() (string, error) {
 			opts.StoreID = key.StoreID
 			_, err := db.ErasureRequestPage(ctx, opts)
@@ -97,21 +97,19 @@ func capture(ctx context.Context, dbURL, token, out, filter, after, afterComplet
 		name string
 		run  func() (newID string, err error)
 	}{
-		{"filtered", list(erasured.ListOptions{Filter: expr, Page: pagination.Page{Limit: 25}})},
-		{"offset", list(erasured.ListOptions{Page: pagination.Page{Offset: 10000, Limit: 25}})},
-		{"first", list(erasured.ListOptions{Cursor: &pagination.CursorPage{Size: 25}})},
-		{"deep", list(erasured.ListOptions{Cursor: deep})},
-		{"completed", list(erasured.ListOptions{Sort: []erasured.Sort{{Attribute: "completed_at"}}, Cursor: deepCompleted})},
+		{"filtered", list(storage.ListOptions{Filter: expr, Page: pagination.Page{Limit: 25}})},
+		{"offset", list(storage.ListOptions{Page: pagination.Page{Offset: 10000, Limit: 25}})},
+		{"first", list(storage.ListOptions{Cursor: &pagination.CursorPage{Size: 25}})},
+		{"deep", list(storage.ListOptions{Cursor: deep})},
+		{"completed", list(storage.ListOptions{Sort: []erasured.Sort{{Attribute: "completed_at"}}, Cursor: deepCompleted})},
 		{"get", func() (string, error) {
 			_, err := db.ErasureRequest(ctx, key.StoreID, id)
 			return "", err
 		}},
 		{"post", func() (string, error) {
-			r, err := erasured.NewErasureRequest(key, "account", "bench-capture", nil, erasured.Now(), 720*time.Hour)
-			if err != nil {
-				return "", err
-			}
-			return r.ID, db.CreateErasureRequest(ctx, r)
+			r := erasured.NewErasureRequest(key, erasured.Values{"resource_type": "account", "resource_id": "bench-capture"}, erasured.Now(), 720*time.Hour)
+			_, err := db.CreateErasureRequest(ctx, r, nil)
+			return r.ID, err
 		}},
 	}
 	for _, req := range requests {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -22,6 +21,8 @@ import (
 	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/filters"
 	"github.com/erasured/erasured/pagination"
+	"github.com/erasured/erasured/resources"
+	"github.com/erasured/erasured/resources/jsonapi"
 	"github.com/erasured/erasured/storage"
 )
 
@@ -44,27 +45,51 @@ const exportPageSize = pagination.MaxSize
 // little memory and a thousandth of the round trips of one-row pages.
 const exportDBPageSize = 1000
 
-// exportType is what export knows of one resource type.
+// exportType is what export knows of one resource type: where the API serves it, the
+// attributes of its representation in order, what --filter may name, and how to read
+// its pages straight from the database, each record as the API represents it.
 type exportType struct {
-	path    string              // the collection's path in the API
-	columns []string            // its attributes, in the order they are written
-	attrs   []filters.Attribute // what --filter may name, in database mode
+	path    string
+	columns []string
+	filters []filters.Attribute
+	read    func(db *storage.DB) func(context.Context, storage.ListOptions) ([]record, storage.PageInfo, error)
 }
 
 var exportTypes = map[string]exportType{
-	"erasure_request": {
-		path: "/v2/personal-data/erasure-requests",
-		columns: []string{"resource_type", "resource_id", "reason", "status", "status_description", "initiator",
-			"services_erased", "partial_failures", "created_at", "updated_at", "completed_at", "due_at"},
-		attrs: erasured.ErasureRequestAttributes,
-	},
-	"requests": {
-		path: "/api/public/v1/requests",
-		columns: []string{"request_id", "requested_by", "status", "note_id", "community_server_id", "requested_at",
-			"created_at", "updated_at", "content", "platform_message_id", "platform_channel_id", "metadata",
-			"similarity_score", "dataset_name", "dataset_item_id"},
-		attrs: erasured.RequestAttributes,
-	},
+	erasured.ErasureRequests.Name: exportOf(resources.ErasureRequestsPath, erasured.ErasureRequests, (*storage.DB).ErasureRequestPage),
+	erasured.Requests.Name:        exportOf(resources.RequestsPath, erasured.Requests, (*storage.DB).RequestPage),
+}
+
+// exportOf is what export knows of typ, served at path and listed by list. Both modes
+// write the same bytes: the attributes that typ.Read yields, encoded as the API encodes
+// them (jsonapi.Marshal).
+func exportOf[T any](path string, typ *erasured.Type[T], list func(*storage.DB, context.Context, storage.ListOptions) (*storage.Page[*T], error)) exportType {
+	columns := typ.Named(erasured.Read)
+	return exportType{
+		path:    path,
+		columns: columns,
+		filters: typ.Filters(),
+		read: func(db *storage.DB) func(context.Context, storage.ListOptions) ([]record, storage.PageInfo, error) {
+			return func(ctx context.Context, opts storage.ListOptions) ([]record, storage.PageInfo, error) {
+				p, err := list(db, ctx, opts)
+				if err != nil {
+					return nil, storage.PageInfo{}, err
+				}
+				out := make([]record, len(p.Items))
+				for i, item := range p.Items {
+					out[i] = record{id: typ.IDOf(item), values: make([]json.RawMessage, 0, len(columns))}
+					for _, v := range typ.Read(item) {
+						b, err := jsonapi.Marshal(v)
+						if err != nil {
+							return nil, storage.PageInfo{}, fmt.Errorf("record %s: %w", out[i].id, err)
+						}
+						out[i].values = append(out[i].values, b)
+					}
+				}
+				return out, p.PageInfo, nil
+			}
+		},
+	}
 }
 
 // record is one exported resource: its id, and its attributes as JSON values in the
@@ -118,7 +143,7 @@ func export(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		if *store == "" {
 			return errors.New("reading the database needs --store (or ERASURED_STORE); or give --server and --token")
 		}
-		expr, err := filters.Parse(*filter, typ.attrs)
+		expr, err := filters.Parse(*filter, typ.filters)
 		if err != nil {
 			return fmt.Errorf("--filter: %w", err)
 		}
@@ -127,11 +152,7 @@ func export(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 			return fmt.Errorf("database: %w", err)
 		}
 		defer db.Close()
-		read := pages(db.ErasureRequestPage, erasureRecord)
-		if *typeName == "requests" {
-			read = pages(db.RequestPage, requestRecord)
-		}
-		src = &dbSource{read: read, opts: erasured.ListOptions{
+		src = &dbSource{read: typ.read(db), opts: storage.ListOptions{
 			StoreID: *store, Filter: expr, Sort: []erasured.Sort{{Attribute: "created_at"}},
 			Cursor: &pagination.CursorPage{Size: exportDBPageSize},
 		}}
@@ -416,27 +437,9 @@ func errorDetails(body []byte) string {
 
 // dbSource reads keyset pages straight from storage.
 type dbSource struct {
-	read func(context.Context, erasured.ListOptions) ([]record, storage.PageInfo, error)
-	opts erasured.ListOptions
+	read func(context.Context, storage.ListOptions) ([]record, storage.PageInfo, error)
+	opts storage.ListOptions
 	info storage.PageInfo
-}
-
-// pages adapts a storage list method to dbSource, with the function that turns its
-// items into records.
-func pages[T any](list func(context.Context, erasured.ListOptions) (*storage.Page[T], error), rec func(T) (record, error)) func(context.Context, erasured.ListOptions) ([]record, storage.PageInfo, error) {
-	return func(ctx context.Context, opts erasured.ListOptions) ([]record, storage.PageInfo, error) {
-		p, err := list(ctx, opts)
-		if err != nil {
-			return nil, storage.PageInfo{}, err
-		}
-		out := make([]record, len(p.Items))
-		for i, item := range p.Items {
-			if out[i], err = rec(item); err != nil {
-				return nil, storage.PageInfo{}, err
-			}
-		}
-		return out, p.PageInfo, nil
-	}
 }
 
 func (s *dbSource) total() (int, bool) { return s.info.Total, s.info.Estimated }
@@ -449,47 +452,4 @@ func (s *dbSource) next(ctx context.Context) ([]record, bool, error) {
 	s.info = info
 	s.opts.Cursor = &pagination.CursorPage{Size: s.opts.Cursor.Size, After: info.Last}
 	return page, info.More, nil
-}
-
-// erasureRecord is an erasure request as the API shows it, so that both modes write
-// the same bytes: the Elastic Path status, RFC 3339 UTC times.
-func erasureRecord(r *erasured.ErasureRequest) (record, error) {
-	status, description := r.View()
-	return jsonRecord(r.ID, r.ResourceType, r.ResourceID, r.Reason, status, description, r.Initiator,
-		r.ServicesErased, r.PartialFailures, timestamp(r.CreatedAt), timestamp(r.UpdatedAt),
-		nullableTimestamp(r.CompletedAt), timestamp(r.DueAt))
-}
-
-// requestRecord is an Open Notes request as the API shows it.
-func requestRecord(r *erasured.Request) (record, error) {
-	return jsonRecord(r.RequestID, r.RequestID, r.RequestedBy, r.Status, r.NoteID, r.CommunityServerID,
-		timestamp(r.RequestedAt), timestamp(r.CreatedAt), timestamp(r.UpdatedAt), r.Content, r.PlatformMessageID,
-		r.PlatformChannelID, r.Metadata, r.SimilarityScore, r.DatasetName, r.DatasetItemID)
-}
-
-func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-func nullableTimestamp(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := timestamp(*t)
-	return &s
-}
-
-// jsonRecord encodes values as the server's documents do (no HTML escaping), nil
-// pointers and maps as null.
-func jsonRecord(id string, values ...any) (record, error) {
-	r := record{id: id, values: make([]json.RawMessage, len(values))}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	for i, v := range values {
-		b.Reset()
-		if err := enc.Encode(v); err != nil {
-			return record{}, fmt.Errorf("record %s: %w", id, err)
-		}
-		r.values[i] = bytes.Clone(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
-	}
-	return r, nil
 }

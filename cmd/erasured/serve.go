@@ -15,6 +15,7 @@ import (
 	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/pagination"
 	"github.com/erasured/erasured/resources"
+	"github.com/erasured/erasured/resources/middleware"
 	"github.com/erasured/erasured/storage"
 	"github.com/erasured/erasured/workers"
 )
@@ -56,7 +57,7 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	f.DurationVar(&m.cfg.RequestTimeout, "request-timeout", 10*time.Second, "bound on each request's database work; past it the answer is 503")
 	f.fromEnv("request-timeout", "ERASURED_REQUEST_TIMEOUT")
 	f.Func("cors-origins", "comma-separated origins whose browser pages may call the API, such as https://dash.example.com, or * for any (default none)", func(v string) (err error) {
-		m.cfg.CORSOrigins, err = resources.ParseOrigins(v)
+		m.cfg.CORSOrigins, err = middleware.ParseOrigins(v)
 		return err
 	})
 	f.fromEnv("cors-origins", "ERASURED_CORS_ORIGINS")

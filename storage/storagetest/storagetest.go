@@ -25,6 +25,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq" // the PostgreSQL driver for the schema set-up
 
+	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/storage"
 )
 
@@ -161,59 +162,102 @@ func EachSQL(t *testing.T, fn func(t *testing.T, db *storage.DB, raw *sqlx.DB)) 
 }
 
 // InsertRequest writes an Open Notes request of store storeID straight into the requests
-// table, every personal attribute filled in, for the tests of the erasure that must
-// find them. raw comes from SQL.
+// table, every personal attribute (those erasured.Requests declares Personal) filled in
+// with PersonalValue, for the tests of the erasure that must find them. raw comes from
+// SQL.
 func InsertRequest(tb testing.TB, raw *sqlx.DB, storeID, requestID, requestedBy string) {
 	tb.Helper()
 	// Text timestamps suit both stores: PostgreSQL parses them, SQLite keeps them.
 	const at = "2026-01-01T00:00:00.000000Z"
-	metadata, err := json.Marshal(map[string]string{"author": requestedBy})
-	if err != nil {
-		tb.Fatal(err)
+	columns := []string{"store_id", "request_id", "status", "requested_at", "created_at", "updated_at"}
+	args := []any{storeID, requestID, "PENDING", at, at, at}
+	for _, a := range personal() {
+		columns = append(columns, a.Column)
+		args = append(args, PersonalValue(a, requestID, requestedBy))
 	}
-	_, err = raw.Exec(raw.Rebind(`INSERT INTO requests (store_id, request_id, requested_by, status,
-		requested_at, created_at, updated_at, content, platform_message_id, platform_channel_id, metadata)
-		VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?)`),
-		storeID, requestID, requestedBy, at, at, at,
-		"note by "+requestedBy, "msg-"+requestID, "chan-"+requestID, string(metadata))
+	_, err := raw.Exec(raw.Rebind(`INSERT INTO requests (`+strings.Join(columns, ", ")+`)
+		VALUES (?`+strings.Repeat(", ?", len(columns)-1)+`)`), args...)
 	if err != nil {
 		tb.Fatalf("storagetest: insert request %s: %v", requestID, err)
 	}
 }
 
+// personal are the attributes of a request that an erasure clears.
+func personal() []erasured.Attribute {
+	var out []erasured.Attribute
+	for _, a := range erasured.Requests.Attributes() {
+		if a.Can(erasured.Personal) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// PersonalValue is what InsertRequest writes in personal attribute a of request
+// requestID of requestedBy: each names the person, so that a search of the database for
+// the person finds every one of them.
+func PersonalValue(a erasured.Attribute, requestID, requestedBy string) string {
+	switch {
+	case a.Name == "requested_by":
+		return requestedBy
+	case a.Kind == erasured.Object{}:
+		b, _ := json.Marshal(map[string]string{"author": requestedBy}) // cannot fail: strings only
+		return string(b)
+	}
+	return a.Name + " of " + requestID + " by " + requestedBy
+}
+
 // RequestRow is what the requests table holds of one request's personal attributes.
 type RequestRow struct {
-	RequestedBy       sql.NullString `db:"requested_by"`
-	Content           sql.NullString `db:"content"`
-	PlatformMessageID sql.NullString `db:"platform_message_id"`
-	PlatformChannelID sql.NullString `db:"platform_channel_id"`
-	Metadata          sql.NullString `db:"metadata"`
-	ErasedAt          sql.NullString `db:"erased_at"`
+	Personal map[string]sql.NullString // by attribute
+	ErasedAt sql.NullString
 }
 
 // Erased reports whether every personal attribute is gone and the erasure is dated.
 func (r RequestRow) Erased() bool {
-	return !r.RequestedBy.Valid && !r.Content.Valid && !r.PlatformMessageID.Valid &&
-		!r.PlatformChannelID.Valid && !r.Metadata.Valid && r.ErasedAt.Valid
+	for _, v := range r.Personal {
+		if v.Valid {
+			return false
+		}
+	}
+	return r.ErasedAt.Valid
 }
 
 // Untouched reports whether the row is as InsertRequest wrote it for requestID and
-// requestedBy.
+// requestedBy. (An object reads back as the database writes JSON, so only its presence
+// is compared.)
 func (r RequestRow) Untouched(requestID, requestedBy string) bool {
-	return r.RequestedBy.String == requestedBy && r.Content.String == "note by "+requestedBy &&
-		r.PlatformMessageID.String == "msg-"+requestID && r.PlatformChannelID.String == "chan-"+requestID &&
-		r.Metadata.Valid && !r.ErasedAt.Valid
+	for _, a := range personal() {
+		v := r.Personal[a.Name]
+		if !v.Valid || (a.Kind != erasured.Object{} && v.String != PersonalValue(a, requestID, requestedBy)) {
+			return false
+		}
+	}
+	return !r.ErasedAt.Valid
 }
 
 // Request reads the personal attributes of request requestID of store storeID from the
 // table itself.
 func Request(tb testing.TB, raw *sqlx.DB, storeID, requestID string) RequestRow {
 	tb.Helper()
-	var row RequestRow
-	err := raw.Get(&row, raw.Rebind(`SELECT requested_by, content, platform_message_id, platform_channel_id,
-		metadata, erased_at FROM requests WHERE store_id = ? AND request_id = ?`), storeID, requestID)
+	attrs := personal()
+	columns := make([]string, len(attrs))
+	values := make([]sql.NullString, len(attrs)+1)
+	dest := make([]any, len(values))
+	for i, a := range attrs {
+		columns[i] = a.Column
+	}
+	for i := range values {
+		dest[i] = &values[i]
+	}
+	err := raw.QueryRow(raw.Rebind(`SELECT `+strings.Join(columns, ", ")+`, erased_at FROM requests
+		WHERE store_id = ? AND request_id = ?`), storeID, requestID).Scan(dest...)
 	if err != nil {
 		tb.Fatalf("storagetest: read request %s: %v", requestID, err)
+	}
+	row := RequestRow{Personal: map[string]sql.NullString{}, ErasedAt: values[len(attrs)]}
+	for i, a := range attrs {
+		row.Personal[a.Name] = values[i]
 	}
 	return row
 }

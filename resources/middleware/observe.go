@@ -1,4 +1,8 @@
-package resources
+// Package middleware is what wraps erasured's handlers, apart from them: request ids,
+// access logs and request metrics (Observe), CORS, and the per-key rate limits and key
+// cache that authentication consults. It knows nothing of resources, documents or
+// storage: what it must write (the answer to a panic) it is handed.
+package middleware
 
 import (
 	"cmp"
@@ -23,8 +27,9 @@ const (
 // template, which names the endpoint without the ids in its path.
 type requestInfo struct{ route string }
 
-// routed records the route template of the request r is serving.
-func routed(r *http.Request, template string) {
+// Routed records the route template of the request r is serving, for the log and the
+// metrics.
+func Routed(r *http.Request, template string) {
 	if info, ok := r.Context().Value(requestInfoKey).(*requestInfo); ok {
 		info.route = template
 	}
@@ -63,11 +68,13 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 
 func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// observe gives each request an id (the client's X-Request-Id when it is sane), a
-// deadline for its database work, a body limit, one access log line, and its place in
-// the request metrics. Nothing from
-// the body or the query string is logged: both may hold personal data.
-func (s *Server) observe(next http.Handler) http.Handler {
+// Observe gives each request an id (the client's X-Request-Id when it is sane), a
+// deadline for its work (timeout), a body limit (maxBody bytes), one access log line,
+// and its place in the request metrics. Nothing from the body or the query string is
+// logged: both may hold personal data. A panic in next is logged, and answered with
+// onPanic when nothing was written yet.
+func Observe(next http.Handler, log *slog.Logger, m *Metrics, timeout time.Duration, maxBody int64,
+	onPanic func(w http.ResponseWriter, r *http.Request, err error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
@@ -80,24 +87,24 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		info := &requestInfo{route: "unmatched"}
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
 		ctx = context.WithValue(ctx, requestInfoKey, info)
-		ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(v))
+				log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(v))
 				if rec.status == 0 {
-					s.fail(rec, r, jsonapiError, fmt.Errorf("panic: %v", v))
+					onPanic(rec, r, fmt.Errorf("panic: %v", v))
 				}
 			}
 			took := time.Since(start)
-			s.metrics.observe(info.route, r.Method, cmp.Or(rec.status, http.StatusOK), took)
-			s.log.InfoContext(ctx, "request",
+			m.observe(info.route, r.Method, cmp.Or(rec.status, http.StatusOK), took)
+			log.InfoContext(ctx, "request",
 				"method", r.Method, "route", info.route,
 				"status", rec.status, "bytes", rec.bytes, "duration_ms", float64(took.Microseconds())/1000)
 		}()
@@ -105,7 +112,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	})
 }
 
-// logHandler adds the request id to every log record made with a request's context.
+// LogHandler adds the request id to every log record made with a request's context.
+func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
+
 type logHandler struct{ slog.Handler }
 
 func (h logHandler) Handle(ctx context.Context, r slog.Record) error {

@@ -1,4 +1,4 @@
-package resources
+package middleware
 
 import (
 	"fmt"
@@ -43,16 +43,16 @@ func ParseOrigins(list string) ([]string, error) {
 	return out, nil
 }
 
-// cors lets browser dashboards on the configured origins call the API (see Config's
-// CORSOrigins); without any, it adds nothing.
+// CORS lets browser pages on origins (from ParseOrigins) call the API; without any, it
+// adds nothing.
 //
 // It runs before routing and authentication. A preflight names any path, carries no
 // credentials and uses a method no route has, so a route would refuse it with 405 and
 // authorize with 401; it is answered here, 204 with what a browser may send. Requests
 // from other origins pass through without CORS headers: the browser then keeps their
 // answers from the page, which is the refusal.
-func (s *Server) cors(next http.Handler) http.Handler {
-	if len(s.cfg.CORSOrigins) == 0 {
+func CORS(next http.Handler, origins []string) http.Handler {
+	if len(origins) == 0 {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -60,7 +60,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		// The answer depends on Origin, so caches must keep one per origin.
 		h.Add("Vary", "Origin")
 		origin := r.Header.Get("Origin")
-		if origin == "" || !slices.Contains(s.cfg.CORSOrigins, "*") && !slices.Contains(s.cfg.CORSOrigins, origin) {
+		if origin == "" || !slices.Contains(origins, "*") && !slices.Contains(origins, origin) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -69,7 +69,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		// credentials, which browsers refuse to share with "*".
 		h.Set("Access-Control-Allow-Origin", origin)
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-			routed(r, "preflight")
+			Routed(r, "preflight")
 			h.Set("Access-Control-Allow-Methods", corsAllowMethods)
 			h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
 			h.Set("Access-Control-Max-Age", corsMaxAge)

@@ -1,4 +1,4 @@
-package resources
+package middleware
 
 import (
 	"sync"
@@ -11,11 +11,11 @@ import (
 // nothing the cache starts over.
 const maxCachedKeys = 10000
 
-// keyCache remembers the API keys that authenticated, for ttl, so that a busy client
+// KeyCache remembers the API keys that authenticated, for ttl, so that a busy client
 // does not cost a database round trip per request. Only known keys are kept: an unknown
 // token always reaches the database, so a flood of guesses cannot fill the cache. A new
 // key works at once; a key deleted from the database goes on working for at most ttl.
-type keyCache struct {
+type KeyCache struct {
 	ttl  time.Duration
 	mu   sync.Mutex
 	keys map[string]cachedKey // by token hash
@@ -26,16 +26,17 @@ type cachedKey struct {
 	expires time.Time
 }
 
-// newKeyCache returns a cache that keeps keys for ttl, or nil (no caching) when ttl is
+// NewKeyCache returns a cache that keeps keys for ttl, or nil (no caching) when ttl is
 // not positive.
-func newKeyCache(ttl time.Duration) *keyCache {
+func NewKeyCache(ttl time.Duration) *KeyCache {
 	if ttl <= 0 {
 		return nil
 	}
-	return &keyCache{ttl: ttl, keys: map[string]cachedKey{}}
+	return &KeyCache{ttl: ttl, keys: map[string]cachedKey{}}
 }
 
-func (c *keyCache) get(hash string, now time.Time) *erasured.Key {
+// Get returns the key whose token hashes to hash, if it is remembered at now.
+func (c *KeyCache) Get(hash string, now time.Time) *erasured.Key {
 	if c == nil {
 		return nil
 	}
@@ -47,7 +48,8 @@ func (c *keyCache) get(hash string, now time.Time) *erasured.Key {
 	return nil
 }
 
-func (c *keyCache) put(hash string, k *erasured.Key, now time.Time) {
+// Put remembers k, whose token hashes to hash, from now.
+func (c *KeyCache) Put(hash string, k *erasured.Key, now time.Time) {
 	if c == nil {
 		return
 	}

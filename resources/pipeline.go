@@ -1,0 +1,359 @@
+package resources
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	gjsonapi "github.com/google/jsonapi"
+	"github.com/gorilla/mux"
+
+	"github.com/erasured/erasured"
+	"github.com/erasured/erasured/filters"
+	"github.com/erasured/erasured/pagination"
+	"github.com/erasured/erasured/resources/jsonapi"
+	"github.com/erasured/erasured/storage"
+)
+
+// This file is the one handler pipeline of every resource type: list, get, create (with
+// Idempotency-Key), patch (with If-Match) and delete are each written once here, driven
+// by the type's declaration (erasured.Type) and the storage calls a collection names.
+
+// collection is one resource type as the HTTP layer serves it: its declaration, where it
+// lives, the scope each operation needs, and the calls behind the operations. An
+// operation whose call is nil is not routed.
+type collection[T any] struct {
+	typ  *erasured.Type[T]
+	path string // of the collection; a resource is path/{param}
+	// param names the route variable of a resource's id.
+	param string
+	// The scopes that reading, creating (and deleting), and patching need.
+	read, write, change string
+	version             func(*T) int64 // the ETag
+
+	list   func(ctx context.Context, opts storage.ListOptions) (*storage.Page[*T], error)
+	get    func(ctx context.Context, storeID, id string) (*T, error)
+	create func(ctx context.Context, key *erasured.Key, in erasured.Values, idem *storage.Idempotency) (*T, error)
+	update func(ctx context.Context, key *erasured.Key, id string, match *erasured.Match, in erasured.Values) (*T, error)
+	remove func(ctx context.Context, storeID, id string) (*erasured.Deletion, error)
+
+	// flat lets a POST put the attributes directly under data, as Elastic Path clients do.
+	flat bool
+	// related is the type's relationship, if it has one.
+	related *relation[T]
+}
+
+// relation is a relationship of a resource type: linked from every resource, and its
+// resources included on include=.
+type relation[T any] struct {
+	name   string   // the relationship, as include= and fields[T] name it
+	typ    string   // the related resources' type, for fields[typ]
+	fields []string // their fields
+	// load returns the related resources of items, by the items' ids.
+	load func(ctx context.Context, storeID string, items []*T, fields jsonapi.Fieldset) (map[string][]*gjsonapi.Node, error)
+}
+
+// pageParams are the page parameters of every list endpoint: offset pagination and
+// cursor pagination.
+var pageParams = []string{"page[offset]", "page[limit]", "page[size]", "page[after]", "page[before]"}
+
+// register routes c's operations.
+func register[T any](s *Server, c *collection[T]) {
+	one := c.path + "/{" + c.param + "}"
+	if c.list != nil {
+		s.jsonapiRoute(c.path, func(w http.ResponseWriter, r *http.Request) error { return c.listAll(s, w, r) }, http.MethodGet)
+	}
+	if c.create != nil {
+		s.jsonapiRoute(c.path, func(w http.ResponseWriter, r *http.Request) error { return c.createOne(s, w, r) }, http.MethodPost)
+	}
+	if c.get != nil {
+		s.jsonapiRoute(one, func(w http.ResponseWriter, r *http.Request) error { return c.getOne(s, w, r) }, http.MethodGet)
+	}
+	if c.update != nil {
+		s.jsonapiRoute(one, func(w http.ResponseWriter, r *http.Request) error { return c.patchOne(s, w, r) }, http.MethodPatch)
+	}
+	if c.remove != nil {
+		s.jsonapiRoute(one, func(w http.ResponseWriter, r *http.Request) error { return c.deleteOne(s, w, r) }, http.MethodDelete)
+	}
+}
+
+// url is the absolute URL of the resource id. The id is escaped as one path segment:
+// a request_id may hold spaces, "%", "?" and any other printable character but "/".
+func (c *collection[T]) url(s *Server, r *http.Request, id string) string {
+	return s.baseURL(r) + c.path + "/" + url.PathEscape(id)
+}
+
+// shape is what a query string asks of a response that holds resources of a collection.
+type shape struct {
+	fields        jsonapi.Fieldset // fields[T]
+	relatedFields jsonapi.Fieldset // fields[related type], for the included resources
+	// include is nil without include=; with it, the response carries the related
+	// resources in included and links them from the relationship.
+	include map[string]bool
+}
+
+// query reads r's query string for a response of c: fields[T], include and the related
+// type's fields when c has a relationship, and extra. Anything else is a 400.
+func (c *collection[T]) query(r *http.Request, extra ...string) (jsonapi.Query, shape, error) {
+	var sh shape
+	allowed := append([]string{"fields[" + c.typ.Name + "]"}, extra...)
+	if c.related != nil {
+		allowed = append(allowed, "include", "fields["+c.related.typ+"]")
+	}
+	q, err := query(r, allowed...)
+	if err != nil {
+		return q, sh, err
+	}
+	if sh.fields, err = q.Fields(c.typ.Name, c.typ.FieldNames()); err != nil {
+		return q, sh, err
+	}
+	if c.related != nil {
+		if sh.relatedFields, err = q.Fields(c.related.typ, c.related.fields); err != nil {
+			return q, sh, err
+		}
+		sh.include, err = q.Include(c.related.name)
+	}
+	return q, sh, err
+}
+
+// nodes are the resource objects of items as sh asks for them, and the related resources
+// to include (nil when sh asks for none).
+func (c *collection[T]) nodes(s *Server, r *http.Request, storeID string, items []*T, sh shape) (data, included []*gjsonapi.Node, err error) {
+	var related map[string][]*gjsonapi.Node
+	if sh.include != nil {
+		included = []*gjsonapi.Node{}
+		if sh.include[c.related.name] {
+			if related, err = c.related.load(r.Context(), storeID, items, sh.relatedFields); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	data = make([]*gjsonapi.Node, len(items))
+	for i, item := range items {
+		id := c.typ.IDOf(item)
+		self := c.url(s, r, id)
+		n := jsonapi.Node(c.typ.Name, id, c.typ.Read(item), sh.fields, self)
+		if rel := c.related; rel != nil {
+			m := map[string]any{"links": map[string]any{"related": self + "/" + rel.name}}
+			if related != nil {
+				nodes := related[id]
+				linkage := make([]map[string]string, len(nodes))
+				for j, rn := range nodes {
+					linkage[j] = map[string]string{"type": rn.Type, "id": rn.ID}
+				}
+				m["data"] = linkage
+				included = append(included, nodes...)
+			}
+			if sh.fields.Has(rel.name) {
+				n.Relationships = map[string]any{rel.name: m}
+			}
+		}
+		data[i] = n
+	}
+	return data, included, nil
+}
+
+func (c *collection[T]) listAll(s *Server, w http.ResponseWriter, r *http.Request) error {
+	key, err := s.authorize(r, c.read)
+	if err != nil {
+		return err
+	}
+	q, sh, err := c.query(r, append([]string{"filter", "sort"}, pageParams...)...)
+	if err != nil {
+		return err
+	}
+	opts := storage.ListOptions{StoreID: key.StoreID}
+	if opts.Filter, err = filters.Parse(q.Get("filter"), c.typ.Filters()); err != nil {
+		return err
+	}
+	sorts, err := q.Sort(c.typ.Named(erasured.Sortable))
+	if err != nil {
+		return err
+	}
+	for _, f := range sorts {
+		opts.Sort = append(opts.Sort, erasured.Sort{Attribute: f.Name, Desc: f.Desc})
+	}
+	if pagination.IsCursor(q.Values) {
+		opts.Cursor, err = pagination.ParseCursor(q.Values, s.cfg.PageLength)
+	} else {
+		opts.Page, err = pagination.Parse(q.Values, s.cfg.PageLength)
+	}
+	if err != nil {
+		return err
+	}
+	page, err := c.list(r.Context(), opts)
+	if err != nil {
+		return err
+	}
+	data, included, err := c.nodes(s, r, key.StoreID, page.Items, sh)
+	if err != nil {
+		return err
+	}
+	doc := listDocument(s.baseURL(r), c.path, q, data, opts, page.PageInfo)
+	if included != nil {
+		doc.Included = included
+	}
+	return s.write(w, r, http.StatusOK, doc)
+}
+
+// listDocument is the collection document of a page read for opts, whose query was q:
+// offset links and meta.page, or, for a cursor page, the links and meta.page of the
+// cursor pagination profile. meta.results.total is the list's total, with
+// "estimated": true when it is an estimate rather than a count.
+func listDocument(base, path string, q jsonapi.Query, data []*gjsonapi.Node, opts storage.ListOptions, p storage.PageInfo) *jsonapi.Document {
+	results := map[string]any{"total": p.Total}
+	if p.Estimated {
+		results["estimated"] = true
+	}
+	links := jsonapi.Links(base, "")
+	doc := &jsonapi.Document{Data: data, Links: links, Meta: map[string]any{"results": results}}
+	if opts.Cursor == nil {
+		l := opts.Page.Links(base+path, q.Values, p.Total)
+		links["self"], links["first"], links["last"], links["prev"], links["next"] = l.Self, l.First, l.Last, l.Prev, l.Next
+		doc.Meta["page"] = opts.Page.Meta(p.Total)
+		return doc
+	}
+	l := opts.Cursor.Links(base+path, q.Values, p.First, p.Last, p.More)
+	links["self"], links["first"], links["prev"], links["next"] = l.Self, l.First, l.Prev, l.Next
+	doc.Meta["page"] = opts.Cursor.Meta(p.More)
+	return doc
+}
+
+func (c *collection[T]) getOne(s *Server, w http.ResponseWriter, r *http.Request) error {
+	key, err := s.authorize(r, c.read)
+	if err != nil {
+		return err
+	}
+	_, sh, err := c.query(r)
+	if err != nil {
+		return err
+	}
+	item, err := c.get(r.Context(), key.StoreID, mux.Vars(r)[c.param])
+	if err != nil {
+		return err
+	}
+	return c.writeOne(s, w, r, key, http.StatusOK, s.selfURL(r), item, sh)
+}
+
+// writeOne answers status with item as a single-resource document shaped by sh, with its
+// ETag.
+func (c *collection[T]) writeOne(s *Server, w http.ResponseWriter, r *http.Request, key *erasured.Key, status int, self string, item *T, sh shape) error {
+	data, included, err := c.nodes(s, r, key.StoreID, []*T{item}, sh)
+	if err != nil {
+		return err
+	}
+	doc := &jsonapi.Document{Data: data[0], Links: jsonapi.Links(s.baseURL(r), self)}
+	if included != nil {
+		doc.Included = included
+	}
+	w.Header().Set("ETag", etag(c.version(item)))
+	return s.write(w, r, status, doc)
+}
+
+func (c *collection[T]) createOne(s *Server, w http.ResponseWriter, r *http.Request) error {
+	key, err := s.authorize(r, c.write)
+	if err != nil {
+		return err
+	}
+	_, sh, err := c.query(r)
+	if err != nil {
+		return err
+	}
+	body, err := jsonapi.ReadBody(r)
+	if err != nil {
+		return err
+	}
+	idem, err := idempotency(r, body)
+	if err != nil {
+		return err
+	}
+	in, err := jsonapi.DecodeResource(body)
+	if err != nil {
+		return err
+	}
+	if err := in.CheckType(c.typ.Name); err != nil {
+		return err
+	}
+	if in.ID != nil {
+		return &jsonapi.Error{Status: http.StatusForbidden, Code: "client_id_forbidden", Pointer: "/data/id",
+			Detail: fmt.Sprintf("erasured does not take client-generated ids: a new %s must not have data.id", c.typ.Name)}
+	}
+	members, base, err := in.Members(c.flat)
+	if err != nil {
+		return err
+	}
+	values, err := c.typ.Decode(members, erasured.Create)
+	if err != nil {
+		return pointTo(err, base)
+	}
+	item, err := c.create(r.Context(), key, values, idem)
+	if err != nil {
+		return pointTo(err, base)
+	}
+	self := c.url(s, r, c.typ.IDOf(item))
+	w.Header().Set("Location", self)
+	return c.writeOne(s, w, r, key, http.StatusCreated, self, item, sh)
+}
+
+func (c *collection[T]) patchOne(s *Server, w http.ResponseWriter, r *http.Request) error {
+	key, err := s.authorize(r, c.change)
+	if err != nil {
+		return err
+	}
+	_, sh, err := c.query(r)
+	if err != nil {
+		return err
+	}
+	body, err := jsonapi.ReadBody(r)
+	if err != nil {
+		return err
+	}
+	in, err := jsonapi.DecodeResource(body)
+	if err != nil {
+		return err
+	}
+	if err := in.CheckType(c.typ.Name); err != nil {
+		return err
+	}
+	id := mux.Vars(r)[c.param]
+	if in.ID == nil {
+		return jsonapi.BodyError("/data/id", "a PATCH must name the resource it changes in data.id")
+	}
+	if !c.typ.SameID(*in.ID, id) {
+		return &jsonapi.Error{Status: http.StatusConflict, Code: "conflict", Pointer: "/data/id",
+			Detail: fmt.Sprintf("data.id %q does not match the id %q in the URL", *in.ID, id)}
+	}
+	members, base, err := in.Members(false)
+	if err != nil {
+		return err
+	}
+	values, err := c.typ.Decode(members, erasured.Patch)
+	if err != nil {
+		return pointTo(err, base)
+	}
+	item, err := c.update(r.Context(), key, id, ifMatch(r), values)
+	if err != nil {
+		return pointTo(err, base)
+	}
+	return c.writeOne(s, w, r, key, http.StatusOK, s.selfURL(r), item, sh)
+}
+
+func (c *collection[T]) deleteOne(s *Server, w http.ResponseWriter, r *http.Request) error {
+	key, err := s.authorize(r, c.write)
+	if err != nil {
+		return err
+	}
+	if _, err := query(r); err != nil {
+		return err
+	}
+	d, err := c.remove(r.Context(), key.StoreID, mux.Vars(r)[c.param])
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", s.deletionURL(r, d.ID))
+	return s.write(w, r, http.StatusAccepted, &jsonapi.Document{
+		Links: jsonapi.Links(s.baseURL(r), s.selfURL(r)),
+		Meta:  map[string]any{"deletion_id": d.ID, "status": d.Status, "message": d.Message},
+	})
+}
