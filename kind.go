@@ -39,11 +39,20 @@ type String struct{ Min, Max int }
 
 // Decode reads a JSON string.
 func (k String) Decode(raw json.RawMessage) (any, error) {
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return nil, k.want()
+	s, err := jsonString(raw, k.want())
+	if err != nil {
+		return nil, err
 	}
 	return s, k.Check(s)
+}
+
+// jsonString reads a JSON string, or fails with want.
+func jsonString(raw json.RawMessage, want error) (string, error) {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", want
+	}
+	return s, nil
 }
 
 // Parse accepts any text.
@@ -77,9 +86,9 @@ type Enum []string
 
 // Decode reads a JSON string.
 func (k Enum) Decode(raw json.RawMessage) (any, error) {
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return nil, k.want()
+	s, err := jsonString(raw, k.want())
+	if err != nil {
+		return nil, err
 	}
 	return k.Parse(s)
 }
@@ -100,9 +109,9 @@ type UUID struct{}
 
 // Decode reads a JSON string.
 func (k UUID) Decode(raw json.RawMessage) (any, error) {
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return nil, k.want()
+	s, err := jsonString(raw, k.want())
+	if err != nil {
+		return nil, err
 	}
 	return k.Parse(s)
 }
@@ -139,9 +148,9 @@ type Timestamp struct{}
 
 // Decode reads a JSON string.
 func (k Timestamp) Decode(raw json.RawMessage) (any, error) {
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return nil, k.want()
+	s, err := jsonString(raw, k.want())
+	if err != nil {
+		return nil, err
 	}
 	return k.Parse(s)
 }

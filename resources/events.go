@@ -39,23 +39,3 @@ func (s *Server) listErasureEvents(w http.ResponseWriter, r *http.Request) error
 	}
 	return s.write(w, r, http.StatusOK, &jsonapi.Document{Data: eventNodes(events, fields), Links: jsonapi.Links(s.baseURL(r), s.selfURL(r))})
 }
-
-// onlyFields is for endpoints whose one query parameter is fields[typ]: it refuses any
-// other, and reads that one.
-func onlyFields(r *http.Request, typ string, fields []string) (jsonapi.Fieldset, error) {
-	q, err := query(r, "fields["+typ+"]")
-	if err != nil {
-		return nil, err
-	}
-	return q.Fields(typ, fields)
-}
-
-// query reads r's query string strictly (jsonapi.ParseQuery) and refuses any parameter
-// outside allowed, and any given twice.
-func query(r *http.Request, allowed ...string) (jsonapi.Query, error) {
-	q, err := jsonapi.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return q, err
-	}
-	return q, q.Check(allowed...)
-}

@@ -117,6 +117,26 @@ func (c *collection[T]) query(r *http.Request, extra ...string) (jsonapi.Query, 
 	return q, sh, err
 }
 
+// onlyFields is for endpoints whose one query parameter is fields[typ]: it refuses any
+// other, and reads that one.
+func onlyFields(r *http.Request, typ string, fields []string) (jsonapi.Fieldset, error) {
+	q, err := query(r, "fields["+typ+"]")
+	if err != nil {
+		return nil, err
+	}
+	return q.Fields(typ, fields)
+}
+
+// query reads r's query string strictly (jsonapi.ParseQuery) and refuses any parameter
+// outside allowed, and any given twice.
+func query(r *http.Request, allowed ...string) (jsonapi.Query, error) {
+	q, err := jsonapi.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return q, err
+	}
+	return q, q.Check(allowed...)
+}
+
 // nodes are the resource objects of items as sh asks for them, and the related resources
 // to include (nil when sh asks for none).
 func (c *collection[T]) nodes(s *Server, r *http.Request, storeID string, items []*T, sh shape) (data, included []*gjsonapi.Node, err error) {
@@ -251,16 +271,41 @@ func (c *collection[T]) writeOne(s *Server, w http.ResponseWriter, r *http.Reque
 	return s.write(w, r, status, doc)
 }
 
-func (c *collection[T]) createOne(s *Server, w http.ResponseWriter, r *http.Request) error {
-	key, err := s.authorize(r, c.write)
+// receive reads what a POST or a PATCH of c brings, once its key holds scope: the shape
+// the answer takes, the raw body, and the resource object, which must be of c's type.
+func (c *collection[T]) receive(s *Server, r *http.Request, scope string) (*erasured.Key, shape, []byte, *jsonapi.Resource, error) {
+	key, err := s.authorize(r, scope)
 	if err != nil {
-		return err
+		return nil, shape{}, nil, nil, err
 	}
 	_, sh, err := c.query(r)
 	if err != nil {
-		return err
+		return nil, sh, nil, nil, err
 	}
 	body, err := jsonapi.ReadBody(r)
+	if err != nil {
+		return nil, sh, nil, nil, err
+	}
+	in, err := jsonapi.DecodeResource(body)
+	if err != nil {
+		return nil, sh, nil, nil, err
+	}
+	return key, sh, body, in, in.CheckType(c.typ.Name)
+}
+
+// values decodes the attributes of in for op (see erasured.Type.Decode), and returns
+// where they sit in the body, for the pointers of later errors.
+func (c *collection[T]) values(in *jsonapi.Resource, flat bool, op erasured.Access) (erasured.Values, string, error) {
+	members, base, err := in.Members(flat)
+	if err != nil {
+		return nil, "", err
+	}
+	values, err := c.typ.Decode(members, op)
+	return values, base, pointTo(err, base)
+}
+
+func (c *collection[T]) createOne(s *Server, w http.ResponseWriter, r *http.Request) error {
+	key, sh, body, in, err := c.receive(s, r, c.write)
 	if err != nil {
 		return err
 	}
@@ -268,24 +313,13 @@ func (c *collection[T]) createOne(s *Server, w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return err
 	}
-	in, err := jsonapi.DecodeResource(body)
-	if err != nil {
-		return err
-	}
-	if err := in.CheckType(c.typ.Name); err != nil {
-		return err
-	}
 	if in.ID != nil {
 		return &jsonapi.Error{Status: http.StatusForbidden, Code: "client_id_forbidden", Pointer: "/data/id",
 			Detail: fmt.Sprintf("erasured does not take client-generated ids: a new %s must not have data.id", c.typ.Name)}
 	}
-	members, base, err := in.Members(c.flat)
+	values, base, err := c.values(in, c.flat, erasured.Create)
 	if err != nil {
 		return err
-	}
-	values, err := c.typ.Decode(members, erasured.Create)
-	if err != nil {
-		return pointTo(err, base)
 	}
 	item, err := c.create(r.Context(), key, values, idem)
 	if err != nil {
@@ -297,23 +331,8 @@ func (c *collection[T]) createOne(s *Server, w http.ResponseWriter, r *http.Requ
 }
 
 func (c *collection[T]) patchOne(s *Server, w http.ResponseWriter, r *http.Request) error {
-	key, err := s.authorize(r, c.change)
+	key, sh, _, in, err := c.receive(s, r, c.change)
 	if err != nil {
-		return err
-	}
-	_, sh, err := c.query(r)
-	if err != nil {
-		return err
-	}
-	body, err := jsonapi.ReadBody(r)
-	if err != nil {
-		return err
-	}
-	in, err := jsonapi.DecodeResource(body)
-	if err != nil {
-		return err
-	}
-	if err := in.CheckType(c.typ.Name); err != nil {
 		return err
 	}
 	id := mux.Vars(r)[c.param]
@@ -324,13 +343,9 @@ func (c *collection[T]) patchOne(s *Server, w http.ResponseWriter, r *http.Reque
 		return &jsonapi.Error{Status: http.StatusConflict, Code: "conflict", Pointer: "/data/id",
 			Detail: fmt.Sprintf("data.id %q does not match the id %q in the URL", *in.ID, id)}
 	}
-	members, base, err := in.Members(false)
+	values, base, err := c.values(in, false, erasured.Patch)
 	if err != nil {
 		return err
-	}
-	values, err := c.typ.Decode(members, erasured.Patch)
-	if err != nil {
-		return pointTo(err, base)
 	}
 	item, err := c.update(r.Context(), key, id, ifMatch(r), values)
 	if err != nil {

@@ -101,6 +101,16 @@ func erasureStatusWhere(op filters.Op, values []any) (sq.Sqlizer, error) {
 var erasureTable = tableOf("erasure_requests", erasured.ErasureRequests,
 	map[string]func(filters.Op, []any) (sq.Sqlizer, error){"status": erasureStatusWhere})
 
+// ErasureRequestPage returns the page opts asks for of the erasure requests of
+// opts.StoreID that match opts.Filter: by offset, or by cursor when opts.Cursor is set.
+// A cursor that does not belong to the list's sort, or whose values are not of their
+// keys' types, is a *pagination.Error naming its parameter.
+func (db *DB) ErasureRequestPage(ctx context.Context, opts ListOptions) (*Page[*erasured.ErasureRequest], error) {
+	return list(ctx, db, erasureTable,
+		db.sb.Select().From("erasure_requests").Where(sq.Eq{"store_id": opts.StoreID}),
+		erasureColumns, opts, func(r *erasureListRow) (*erasured.ErasureRequest, error) { return r.erasureRequest(), nil })
+}
+
 // CreateErasureRequest stores a new erasure request and the event of its creation, in
 // one transaction, and returns it. With idem, it does so at most once per key (see
 // Idempotency): a replay returns the request the key created, as it is now.

@@ -66,21 +66,3 @@ func list[R totaled, T any](ctx context.Context, db *DB, t table, base sq.Select
 	}
 	return &p, nil
 }
-
-// ErasureRequestPage returns the page opts asks for of the erasure requests of
-// opts.StoreID that match opts.Filter: by offset, or by cursor when opts.Cursor is set.
-// A cursor that does not belong to the list's sort, or whose values are not of their
-// keys' types, is a *pagination.Error naming its parameter.
-func (db *DB) ErasureRequestPage(ctx context.Context, opts ListOptions) (*Page[*erasured.ErasureRequest], error) {
-	return list(ctx, db, erasureTable,
-		db.sb.Select().From("erasure_requests").Where(sq.Eq{"store_id": opts.StoreID}),
-		erasureColumns, opts, func(r *erasureListRow) (*erasured.ErasureRequest, error) { return r.erasureRequest(), nil })
-}
-
-// RequestPage is ErasureRequestPage for Open Notes requests. Without opts.Sort the
-// newest requested_at comes first.
-func (db *DB) RequestPage(ctx context.Context, opts ListOptions) (*Page[*erasured.Request], error) {
-	return list(ctx, db, requestTable,
-		db.sb.Select().From("requests").Where(sq.Eq{"store_id": opts.StoreID}),
-		requestColumns, opts, (*requestListRow).request)
-}

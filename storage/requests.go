@@ -89,6 +89,14 @@ func nullString(s sql.NullString) *string {
 
 var requestTable = tableOf("requests", erasured.Requests, nil)
 
+// RequestPage is ErasureRequestPage for Open Notes requests. Without opts.Sort the
+// newest requested_at comes first.
+func (db *DB) RequestPage(ctx context.Context, opts ListOptions) (*Page[*erasured.Request], error) {
+	return list(ctx, db, requestTable,
+		db.sb.Select().From("requests").Where(sq.Eq{"store_id": opts.StoreID}),
+		requestColumns, opts, (*requestListRow).request)
+}
+
 // CreateRequest stores a new request and returns it. With idem, it does so at most once
 // per key (see Idempotency): a replay returns the request the key created, as it is now.
 // It returns ECONFLICT when the store already has a request with its request_id; another
