@@ -130,7 +130,7 @@ cursor_at() { # COLUMN ORDER
 	at=$(sql "SELECT to_char($1 AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM erasure_requests
 		WHERE store_id = 'store-0' AND $1 IS NOT NULL $2")
 	next=$(api "$base" --data-urlencode "filter=ge($1,$at)" --data-urlencode "sort=$1" --data-urlencode 'page[size]=1' | jq -r '.links.next')
-	echo "$(sed 's/.*page\[after\]=\([^&]*\).*/\1/' <<<"$next")" \
+	echo "$(sed 's/.*page%5Bafter%5D=\([^&]*\).*/\1/' <<<"$next")" \
 		"$(sql "SELECT count(*) FROM erasure_requests WHERE store_id = 'store-0' AND $1 < '$at'")"
 }
 # 30 rows before the end of store-0; and, sorted by completed_at, 10,000 rows before the

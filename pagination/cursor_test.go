@@ -124,11 +124,11 @@ func TestCursorLinksAndMeta(t *testing.T) {
 	first := &Cursor{Sort: "created_at", Keys: []any{"2026-01-02T00:00:00Z", "f"}}
 	last := &Cursor{Sort: "created_at", Keys: []any{"2026-01-03T00:00:00Z", "l"}}
 	link := func(dir string, c *Cursor) string {
-		s := base + "?filter=eq%28status%2Cpending%29&page[size]=2"
+		s := base + "?filter=eq%28status%2Cpending%29&page%5Bsize%5D=2"
 		if dir == "" {
 			return s
 		}
-		return base + "?filter=eq%28status%2Cpending%29&" + dir + "=" + c.String() + "&page[size]=2"
+		return base + "?filter=eq%28status%2Cpending%29&" + url.QueryEscape(dir) + "=" + c.String() + "&page%5Bsize%5D=2"
 	}
 	q := url.Values{"filter": {"eq(status,pending)"}, "page[size]": {"2"}}
 	with := func(extra ...string) url.Values {

@@ -11,9 +11,7 @@ package pagination
 
 import (
 	"fmt"
-	"maps"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -183,33 +181,13 @@ func (p Page) at(base string, q url.Values, offset int) string {
 	return withQuery(base, v)
 }
 
+// withQuery is base with q, encoded as url.Values.Encode does: sorted keys, values in
+// order, and every reserved character percent-encoded, the brackets of page[offset]
+// included, so that a link is a valid URL (RFC 3986 keeps "[" and "]" for IP literals)
+// wherever it is pasted.
 func withQuery(base string, q url.Values) string {
-	if s := encode(q); s != "" {
+	if s := q.Encode(); s != "" {
 		return base + "?" + s
 	}
 	return base
-}
-
-// bracketUnescaper makes JSON:API family names readable (page[offset]
-// rather than page%5Boffset%5D). It is safe on QueryEscape output: there
-// every '%' starts an escape, so "%5B" can only be an escaped '['.
-var bracketUnescaper = strings.NewReplacer("%5B", "[", "%5D", "]")
-
-// encode is url.Values.Encode (sorted keys, values in order, escaped with
-// QueryEscape) except that '[' and ']' stay literal in names. Go's query
-// parser accepts them, so links still round-trip through url.Parse.
-func encode(q url.Values) string {
-	var b strings.Builder
-	for _, k := range slices.Sorted(maps.Keys(q)) {
-		name := bracketUnescaper.Replace(url.QueryEscape(k))
-		for _, v := range q[k] {
-			if b.Len() > 0 {
-				b.WriteByte('&')
-			}
-			b.WriteString(name)
-			b.WriteByte('=')
-			b.WriteString(url.QueryEscape(v))
-		}
-	}
-	return b.String()
 }

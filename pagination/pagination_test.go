@@ -147,7 +147,7 @@ const base = "https://h.example/v2/erasure-requests"
 
 // pageLink is the expected URL of a page link for a query without other parameters.
 func pageLink(offset, limit int) string {
-	return base + "?page[limit]=" + strconv.Itoa(limit) + "&page[offset]=" + strconv.Itoa(offset)
+	return base + "?page%5Blimit%5D=" + strconv.Itoa(limit) + "&page%5Boffset%5D=" + strconv.Itoa(offset)
 }
 
 func ptr(s string) *string { return &s }
@@ -167,7 +167,7 @@ func TestLinks(t *testing.T) {
 		{
 			name: "exactly one full page", page: Page{0, 25}, total: 25,
 			q:    url.Values{"page[limit]": {"25"}},
-			want: Links{Self: base + "?page[limit]=25", First: pageLink(0, 25), Last: pageLink(0, 25)},
+			want: Links{Self: base + "?page%5Blimit%5D=25", First: pageLink(0, 25), Last: pageLink(0, 25)},
 		},
 		{
 			name: "first of two pages", page: Page{0, 25}, total: 26,
@@ -176,7 +176,7 @@ func TestLinks(t *testing.T) {
 		{
 			name: "middle page", page: Page{50, 25}, total: 120,
 			q: url.Values{"page[offset]": {"50"}},
-			want: Links{Self: base + "?page[offset]=50", First: pageLink(0, 25), Last: pageLink(100, 25),
+			want: Links{Self: base + "?page%5Boffset%5D=50", First: pageLink(0, 25), Last: pageLink(100, 25),
 				Prev: ptr(pageLink(25, 25)), Next: ptr(pageLink(75, 25))},
 		},
 		{
@@ -272,10 +272,10 @@ func TestLinksKeepQuery(t *testing.T) {
 		t.Fatalf("Links modified q: %v, was %v", q, orig)
 	}
 
-	wantNext := base + "?fields[erasure_request]=status%2Ccreated_at" +
+	wantNext := base + "?fields%5Berasure_request%5D=status%2Ccreated_at" +
 		"&filter=eq%28a%2Cb%29%3Aeq%28c%2Cd%29" +
 		"&include=a+b%26c%3Dd%3Be%2Bf%25g%23h" +
-		"&page[limit]=25&page[offset]=50" +
+		"&page%5Blimit%5D=25&page%5Boffset%5D=50" +
 		"&sort=-created_at"
 	if l.Next == nil || *l.Next != wantNext {
 		t.Errorf("Next = %s\nwant   %s", show(l.Next), wantNext)
@@ -304,7 +304,8 @@ func TestLinksKeepQuery(t *testing.T) {
 }
 
 // TestLinksRepeatedAndOddKeys checks that repeated values keep their order and
-// keys needing escapes (including a literal "%5B") round-trip.
+// keys needing escapes (including a literal "%5B") round-trip, and that brackets, being
+// reserved, are percent-encoded like every other reserved character.
 func TestLinksRepeatedAndOddKeys(t *testing.T) {
 	q := url.Values{
 		"filter": {"eq(x,1)", "eq(y,2)"},
@@ -325,7 +326,7 @@ func TestLinksRepeatedAndOddKeys(t *testing.T) {
 			}
 		}
 	}
-	if strings.Contains(l.Self, "a%5Bb]") || !strings.Contains(l.Self, "a%255Bb]") {
+	if strings.Contains(l.Self, "a%5Bb") || !strings.Contains(l.Self, "a%255Bb%5D") {
 		t.Errorf("literal %%5B in a key was not escaped: %s", l.Self)
 	}
 }

@@ -27,7 +27,7 @@ type deletionFormat struct {
 // deletionFormats in the server's order of preference, which decides between
 // representations that an Accept likes equally, as "*/*" does.
 var deletionFormats = []deletionFormat{
-	{Offer: jsonapi.Offer{Type: "application/json", Params: map[string]string{"charset": "utf-8"}}, write: writeDeletionJSON, renderError: plainError},
+	{Offer: jsonapi.Offer{Type: "application/json", Params: map[string]string{"charset": "utf-8"}}, write: writeDeletionJSON, renderError: podcastError},
 	{Offer: jsonapi.Offer{Type: "application/xml", Params: map[string]string{"charset": "utf-8"}}, write: writeDeletionXML, renderError: xmlError},
 	{Offer: jsonapi.Offer{Type: jsonapi.MediaType, Params: map[string]string{"profile": ""}}, write: (*Server).writeDeletionJSONAPI, renderError: jsonapiError},
 }

@@ -1,6 +1,7 @@
 package resources_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"net/http"
@@ -85,21 +86,27 @@ func wantDeletionError(t *testing.T, r *response, as string, status int, source 
 	}
 	switch as {
 	case asJSON:
-		var e map[string]string
-		if err := json.Unmarshal(r.Body, &e); err != nil || len(e) != 2 || e["error"] == "" || e["message"] == "" {
+		// The Open Podcast API's Error: code (the status) and message, with the kind.
+		var e struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+			Error   string `json:"error"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(r.Body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil || e.Code != status || e.Error == "" || e.Message == "" {
 			t.Errorf("JSON error %s (%v)", r.Body, err)
 		}
 	case asXML:
 		var e struct {
 			XMLName xml.Name `xml:"error"`
-			Status  int      `xml:"status"`
-			Code    string   `xml:"code"`
+			Code    int      `xml:"code"`
 			Message string   `xml:"message"`
 		}
 		if !strings.HasPrefix(string(r.Body), xmlDeclaration) {
 			t.Errorf("no XML declaration: %s", r.Body)
 		}
-		if err := xml.Unmarshal(r.Body, &e); err != nil || e.Status != status || e.Code == "" || e.Message == "" {
+		if err := xml.Unmarshal(r.Body, &e); err != nil || e.Code != status || e.Message == "" {
 			t.Errorf("XML error %s (%v)", r.Body, err)
 		}
 	case asJSONAPI:

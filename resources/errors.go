@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"context"
 	"encoding/xml"
 	"errors"
 	"log/slog"
@@ -34,6 +35,10 @@ var statusOf = map[string]int{
 	erasured.EINTERNAL:      http.StatusInternalServerError,
 }
 
+// StatusClientClosed is the status of a request whose client went away before it was
+// answered (nginx's 499): what the access log and the metrics count such requests as.
+const StatusClientClosed = 499
+
 // problem turns any error into what the client is told. Errors outside the vocabulary
 // are logged and reported only as "internal error".
 func problem(r *http.Request, log *slog.Logger, err error) *jsonapi.Error {
@@ -44,6 +49,11 @@ func problem(r *http.Request, log *slog.Logger, err error) *jsonapi.Error {
 		page   *pagination.Error
 	)
 	switch {
+	case errors.Is(r.Context().Err(), context.Canceled):
+		// The client went away: whatever failed failed for that, and nobody reads the
+		// answer. It is no server error, and is logged and counted apart.
+		log.InfoContext(r.Context(), "the client went away", "err", err)
+		return &jsonapi.Error{Status: StatusClientClosed, Code: "client_closed_request", Detail: "the client closed the request"}
 	case errors.As(err, &api):
 		return api
 	case errors.As(err, &filter):
@@ -95,8 +105,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, render renderer, e
 	if p.Allow != "" {
 		w.Header().Set("Allow", p.Allow)
 	}
-	if p.Status == http.StatusServiceUnavailable {
+	switch p.Status {
+	case http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "5")
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", "Bearer")
 	}
 	if p.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
@@ -114,17 +127,27 @@ func plainError(_ *Server, w http.ResponseWriter, _ *http.Request, p *jsonapi.Er
 	writeJSON(w, p.Status, map[string]string{"error": p.Code, "message": p.Detail})
 }
 
-// xmlProblem is an error in the XML representation of a deletion.
-type xmlProblem struct {
-	XMLName xml.Name `xml:"error"`
-	Status  int      `xml:"status"`
-	Code    string   `xml:"code"`
-	Message string   `xml:"message"`
+// podcastProblem is an error in the Open Podcast API's shape (its Error schema: code, the
+// status, and message), as JSON with the short code beside them, or as XML.
+type podcastProblem struct {
+	XMLName xml.Name `json:"-" xml:"error"`
+	Code    int      `json:"code" xml:"code"`
+	Message string   `json:"message" xml:"message"`
+	Error   string   `json:"error" xml:"-"`
 }
 
-// xmlError renders a problem as <error><status/><code/><message/></error>.
+func podcastProblemOf(p *jsonapi.Error) podcastProblem {
+	return podcastProblem{Code: p.Status, Message: p.Detail, Error: p.Code}
+}
+
+// podcastError renders a problem of a deletion asked for as JSON.
+func podcastError(_ *Server, w http.ResponseWriter, _ *http.Request, p *jsonapi.Error) {
+	writeJSON(w, p.Status, podcastProblemOf(p))
+}
+
+// xmlError renders a problem of a deletion asked for as XML.
 func xmlError(_ *Server, w http.ResponseWriter, _ *http.Request, p *jsonapi.Error) {
-	_ = writeXML(w, p.Status, xmlProblem{Status: p.Status, Code: p.Code, Message: p.Detail})
+	_ = writeXML(w, p.Status, podcastProblemOf(p))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

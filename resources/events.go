@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	gjsonapi "github.com/google/jsonapi"
-	"github.com/gorilla/mux"
 
 	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/resources/jsonapi"
@@ -33,7 +32,11 @@ func (s *Server) listErasureEvents(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	events, err := s.db.ErasureEvents(r.Context(), key.StoreID, mux.Vars(r)["id"])
+	id, err := pathID(r, "id", erasured.ErasureRequests)
+	if err != nil {
+		return err
+	}
+	events, err := s.db.ErasureEvents(r.Context(), key.StoreID, id)
 	if err != nil {
 		return err
 	}

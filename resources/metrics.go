@@ -19,6 +19,10 @@ import (
 // whole scrape.
 const backlogTimeout = 3 * time.Second
 
+// MustRegister adds collectors to the figures /metrics serves, such as those of the
+// background workers that run beside the server.
+func (s *Server) MustRegister(cs ...prometheus.Collector) { s.metrics.Registry.MustRegister(cs...) }
+
 // serveMetrics answers GET /metrics. It asks no API key: operators scrape it from inside
 // the network, and it tells counts and timings, never a record or a store's name.
 //

@@ -78,6 +78,16 @@ func register[T any](s *Server, c *collection[T]) {
 	}
 }
 
+// pathID returns the id of typ that route variable param of r holds. An id that no record
+// of typ can have, as typ's id kind reads it (one that is not text, say), is a 404.
+func pathID[T any](r *http.Request, param string, typ *erasured.Type[T]) (string, error) {
+	id := mux.Vars(r)[param]
+	if _, err := typ.ID().Kind.Parse(id); err != nil {
+		return "", erasured.Errorf(erasured.ENOTFOUND, "no %s %q", typ.Name, id)
+	}
+	return id, nil
+}
+
 // url is the absolute URL of the resource id. The id is escaped as one path segment:
 // a request_id may hold spaces, "%", "?" and any other printable character but "/".
 func (c *collection[T]) url(s *Server, r *http.Request, id string) string {
@@ -249,7 +259,11 @@ func (c *collection[T]) getOne(s *Server, w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	item, err := c.get(r.Context(), key.StoreID, mux.Vars(r)[c.param])
+	id, err := pathID(r, c.param, c.typ)
+	if err != nil {
+		return err
+	}
+	item, err := c.get(r.Context(), key.StoreID, id)
 	if err != nil {
 		return err
 	}
@@ -313,7 +327,8 @@ func (c *collection[T]) createOne(s *Server, w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return err
 	}
-	if in.ID != nil {
+	// Some clients always send an id, empty on a new resource: that is no id.
+	if in.ID != nil && *in.ID != "" {
 		return &jsonapi.Error{Status: http.StatusForbidden, Code: "client_id_forbidden", Pointer: "/data/id",
 			Detail: fmt.Sprintf("erasured does not take client-generated ids: a new %s must not have data.id", c.typ.Name)}
 	}
@@ -335,7 +350,10 @@ func (c *collection[T]) patchOne(s *Server, w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	id := mux.Vars(r)[c.param]
+	id, err := pathID(r, c.param, c.typ)
+	if err != nil {
+		return err
+	}
 	if in.ID == nil {
 		return jsonapi.BodyError("/data/id", "a PATCH must name the resource it changes in data.id")
 	}
@@ -362,7 +380,11 @@ func (c *collection[T]) deleteOne(s *Server, w http.ResponseWriter, r *http.Requ
 	if _, err := query(r); err != nil {
 		return err
 	}
-	d, err := c.remove(r.Context(), key.StoreID, mux.Vars(r)[c.param])
+	id, err := pathID(r, c.param, c.typ)
+	if err != nil {
+		return err
+	}
+	d, err := c.remove(r.Context(), key.StoreID, id)
 	if err != nil {
 		return err
 	}

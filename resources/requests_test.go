@@ -203,10 +203,13 @@ func TestRequestStory(t *testing.T) {
 			if next == nil {
 				break
 			}
-			for _, kept := range []string{"filter=", "sort=requested_by", "fields[requests]=requested_by", "page[limit]=2"} {
-				if !strings.Contains(next.(string), kept) {
-					t.Errorf("links.next %s lost %s", next, kept)
-				}
+			u, err := url.Parse(next.(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := u.Query()
+			if q.Get("filter") == "" || q.Get("sort") != "requested_by" || q.Get("fields[requests]") != "requested_by" || q.Get("page[limit]") != "2" {
+				t.Errorf("links.next %s lost a parameter", next)
 			}
 			page = e.do("GET", e.local(t, next), token, nil).want(t, http.StatusOK)
 		}

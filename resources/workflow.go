@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/resources/jsonapi"
 )
@@ -64,7 +62,11 @@ func (s *Server) reportErasure(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return pointTo(err, "/")
 	}
-	er, err := s.db.UpdateErasureRequest(r.Context(), key.StoreID, mux.Vars(r)["request_id"], key.Name, ifMatch(r), erasured.ReportOf(in))
+	id, err := pathID(r, "request_id", erasured.ErasureRequests)
+	if err != nil {
+		return err
+	}
+	er, err := s.db.UpdateErasureRequest(r.Context(), key.StoreID, id, key.Name, ifMatch(r), erasured.ReportOf(in))
 	if err != nil {
 		return pointTo(err, "/")
 	}

@@ -3,10 +3,17 @@ package storage
 import (
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"time"
 )
+
+// ErrUnreadable is what reading a row returns, wrapped, when a stored value cannot be
+// read back as what its column holds: a row written by hand, or by a version whose rules
+// let a value through that no version can read (a timestamp outside years 1 to 9999 on
+// SQLite). Whoever reads many rows skips such a row rather than stop at it.
+var ErrUnreadable = errors.New("a stored value cannot be read")
 
 // timeColumn scans a timestamp from either dialect: PostgreSQL gives time.Time, SQLite
 // the text written by timeArg.
@@ -22,13 +29,13 @@ func (t *timeColumn) Scan(src any) error {
 	case []byte:
 		return t.parse(string(v))
 	}
-	return fmt.Errorf("timestamp column: unexpected %T", src)
+	return fmt.Errorf("%w: timestamp column: unexpected %T", ErrUnreadable, src)
 }
 
 func (t *timeColumn) parse(s string) error {
 	v, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return fmt.Errorf("timestamp column: %w", err)
+		return fmt.Errorf("%w: timestamp column: %v", ErrUnreadable, err)
 	}
 	t.Time = v.UTC()
 	return nil
@@ -65,9 +72,12 @@ func (j *jsonColumn[T]) Scan(src any) error {
 		j.V = zero
 		return nil
 	default:
-		return fmt.Errorf("json column: unexpected %T", src)
+		return fmt.Errorf("%w: json column: unexpected %T", ErrUnreadable, src)
 	}
-	return json.Unmarshal(b, &j.V)
+	if err := json.Unmarshal(b, &j.V); err != nil {
+		return fmt.Errorf("%w: json column: %v", ErrUnreadable, err)
+	}
+	return nil
 }
 
 func (j jsonColumn[T]) Value() (driver.Value, error) {

@@ -13,6 +13,11 @@ import (
 	"github.com/erasured/erasured"
 )
 
+// Claim is a piece of background work that a worker holds a lease on.
+type Claim struct {
+	StoreID, ID string
+}
+
 // ClaimErasure leases to the caller, until now+lease, the oldest erasure request whose
 // in-store erasure (EraseHeldData) is still to do and that nobody holds a live lease on.
 // It returns nil and no error when there is none.
@@ -20,21 +25,26 @@ import (
 // The claim is one statement, so two workers never claim the same request at once; on
 // PostgreSQL SKIP LOCKED lets them pass each other instead of queueing on one row. A
 // worker that dies keeps its claim only until the lease runs out; then the request is
-// claimed again.
+// claimed again. The claim reads only the request's ids, which are always readable, so
+// that a request whose other values cannot be read (ErrUnreadable, from EraseHeldData)
+// costs its own lease and never the claims of the others.
 //
 // What makes a request claimable is its in-store erasure being undone, not its status:
 // a request that waits only for other services to report is never claimed, and one that
 // a client completed before this server did its part still is.
-func (db *DB) ClaimErasure(ctx context.Context, lease time.Duration, now time.Time) (*erasured.ErasureRequest, error) {
-	var row erasureRow
-	err := db.claim(ctx, "erasure_requests", sq.Eq{"requests_erased_at": nil}, []string{"created_at", "id"}, lease, now, erasureColumns, &row)
+func (db *DB) ClaimErasure(ctx context.Context, lease time.Duration, now time.Time) (*Claim, error) {
+	var c struct {
+		StoreID string `db:"store_id"`
+		ID      string `db:"id"`
+	}
+	err := db.claim(ctx, "erasure_requests", sq.Eq{"requests_erased_at": nil}, []string{"created_at", "id"}, lease, now, []string{"store_id", "id"}, &c)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("claim erasure request: %w", err)
 	}
-	return row.erasureRequest(), nil
+	return &Claim{StoreID: c.StoreID, ID: c.ID}, nil
 }
 
 // EraseHeldData does this server's part of erasure request erasureID of store storeID,

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/storage"
 )
@@ -26,6 +28,9 @@ type Erasure struct {
 	Poll time.Duration
 	// Log gets a line for every erasure done and every failure; nil discards them.
 	Log *slog.Logger
+	// Skipped, when set, counts the requests that could not be read (see
+	// storage.ErrUnreadable), which the worker skips.
+	Skipped prometheus.Counter
 }
 
 // Run works until ctx is done, and then returns nil. It claims requests back to back
@@ -52,6 +57,15 @@ func (w *Erasure) RunOnce(ctx context.Context) (worked bool, err error) {
 		return false, nil
 	}
 	done, n, err := w.DB.EraseHeldData(ctx, r.StoreID, r.ID)
+	if errors.Is(err, storage.ErrUnreadable) {
+		// Its lease keeps it off while the others go on; it is tried again after it.
+		w.log().ErrorContext(ctx, "skipped an erasure request that cannot be read; repair it in the database",
+			"erasure_request_id", r.ID, "store_id", r.StoreID, "err", err, "retry_in", w.Lease)
+		if w.Skipped != nil {
+			w.Skipped.Inc()
+		}
+		return true, nil
+	}
 	if err != nil {
 		return true, fmt.Errorf("erasure worker: %w", err)
 	}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/pagination"
 	"github.com/erasured/erasured/resources"
@@ -119,8 +121,14 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.listener = ln
+	srv := resources.New(m.cfg, db, m.log)
+	unreadable := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "erasured_erasures_unreadable_total",
+		Help: "Erasure requests the erasure worker skipped because a stored value of theirs could not be read; each is tried again after its lease, and needs repair in the database.",
+	})
+	srv.MustRegister(unreadable)
 	m.server = &http.Server{
-		Handler:           resources.New(m.cfg, db, m.log),
+		Handler:           srv,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -129,7 +137,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(ln) }()
-	m.startWorkers(ctx)
+	m.startWorkers(ctx, unreadable)
 	m.log.Info("listening", "addr", ln.Addr().String(), "database", db.Dialect(), "erasure_services", m.erasureServices)
 	return nil
 }
@@ -137,11 +145,11 @@ func (m *Main) Run(ctx context.Context) error {
 // startWorkers runs the background workers until Close stops them. Their context keeps
 // ctx's values but not its cancellation: a signal must not stop them while the HTTP
 // server still drains requests that may start more work.
-func (m *Main) startWorkers(ctx context.Context) {
+func (m *Main) startWorkers(ctx context.Context, unreadable prometheus.Counter) {
 	ctx, m.stopWorkers = context.WithCancel(context.WithoutCancel(ctx))
 	m.workersDone = make(chan struct{})
 	jobs := []interface{ Run(context.Context) error }{
-		&workers.Erasure{DB: m.db, Lease: m.erasureLease, Poll: m.erasurePoll, Log: m.log},
+		&workers.Erasure{DB: m.db, Lease: m.erasureLease, Poll: m.erasurePoll, Log: m.log, Skipped: unreadable},
 		&workers.Deletion{
 			DB: m.db,
 			// A deletion is one short transaction; a minute leaves it ample room before

@@ -198,7 +198,9 @@ func errorDocument(status int, code, source string) string {
 
 const plainError = `{"error": "not_found", "message": "no erasure request ` + erID + `"}`
 
-const plainErrorXML = `<?xml version="1.0" encoding="UTF-8"?><error><status>404</status><code>not_found</code><message>no deletion 99</message></error>`
+const podcastError = `{"code": 404, "message": "no deletion 99", "error": "not_found"}`
+
+const podcastErrorXML = `<?xml version="1.0" encoding="UTF-8"?><error><code>404</code><message>no deletion 99</message></error>`
 
 // exchange is one request and the response to hold to the document.
 type exchange struct {

@@ -153,7 +153,7 @@ func TestCheckAccepts(t *testing.T) {
 		"erasure requests: idempotency key reused":        {"POST", "/v2/personal-data/erasure-requests", nil, 422, jsonAPIHeader, errorDocument(422, "unprocessable", `{"header":"Idempotency-Key"}`)},
 		"workflow: reported":                              {"PATCH", "/v1/erasure-requests/" + erID, nil, 200, jsonHeader, workflowResponse},
 		"workflow: completed is final":                    {"PATCH", "/v1/erasure-requests/" + erID, nil, 409, jsonHeader, plainError},
-		"workflow: unauthorized":                          {"PATCH", "/v1/erasure-requests/" + erID, nil, 401, jsonHeader, plainError},
+		"workflow: unauthorized":                          {"PATCH", "/v1/erasure-requests/" + erID, nil, 401, with(jsonHeader, "WWW-Authenticate", "Bearer"), `{"error": "unauthorized", "message": "unknown API key"}`},
 		"requests: a page":                                {"GET", "/api/public/v1/requests", nil, 200, jsonAPIHeader, requestPage},
 		"requests: created":                               {"POST", "/api/public/v1/requests", nil, 201, with(etag, "Location", host+"/api/public/v1/requests/req-1"), requestDocument},
 		"requests: one":                                   {"GET", "/api/public/v1/requests/req-1", nil, 200, etag, requestDocument},
@@ -164,8 +164,8 @@ func TestCheckAccepts(t *testing.T) {
 		"deletions: JSON":                                 {"GET", "/deletions/25", nil, 200, jsonHeader, deletionJSON},
 		"deletions: XML":                                  {"GET", "/deletions/25", nil, 200, xmlHeader, deletionXML},
 		"deletions: JSON:API":                             {"GET", "/deletions/25", nil, 200, jsonAPIHeader, deletionDocument},
-		"deletions: not found in JSON":                    {"GET", "/deletions/99", nil, 404, jsonHeader, plainError},
-		"deletions: not found in XML":                     {"GET", "/deletions/99", nil, 404, xmlHeader, plainErrorXML},
+		"deletions: not found in JSON":                    {"GET", "/deletions/99", nil, 404, jsonHeader, podcastError},
+		"deletions: not found in XML":                     {"GET", "/deletions/99", nil, 404, xmlHeader, podcastErrorXML},
 		"deletions: not found in JSON:API":                {"GET", "/deletions/99", nil, 404, jsonAPIHeader, errorDocument(404, "not_found", "")},
 		"deletions: not acceptable":                       {"GET", "/deletions/25", nil, 406, jsonAPIHeader, errorDocument(406, "not_acceptable", `{"header":"Accept"}`)},
 		"operations: this document":                       {"GET", "/openapi.json", nil, 200, jsonHeader, string(openapi.Document())},
@@ -198,6 +198,14 @@ func TestCheckRejects(t *testing.T) {
 		x    exchange
 		want []string // each must appear in the error
 	}{
+		"a 401 without WWW-Authenticate": {
+			exchange{"GET", "/deletions/25", nil, 401, jsonHeader, `{"code": 401, "message": "unknown API key", "error": "unauthorized"}`},
+			[]string{"header WWW-Authenticate"},
+		},
+		"a deletion error in the identity service's shape": {
+			exchange{"GET", "/deletions/99", nil, 404, jsonHeader, plainError},
+			[]string{"body /: missing property 'code'"},
+		},
 		"an attribute of the wrong type": {
 			exchange{"GET", one, nil, 200, etag, set(t, erasureRequestDocument, "/data/attributes/reason", `3`)},
 			[]string{"body /data/attributes/reason: got number, want null or string"},
