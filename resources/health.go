@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/openapi"
 )
 
@@ -22,9 +23,13 @@ func (s *Server) openapiDocument(w http.ResponseWriter, _ *http.Request) error {
 	return nil
 }
 
-// readyz answers 200 only while the database answers, so a load balancer stops
-// sending traffic to a process that cannot serve it.
+// readyz answers 200 only while the database answers and the process is not draining
+// (Drain), so a load balancer stops sending traffic to a process that cannot serve it,
+// or soon will not.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if s.draining.Load() {
+		return erasured.Errorf(erasured.EUNAVAILABLE, "the server is shutting down")
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.db.Ping(ctx); err != nil {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -58,6 +59,8 @@ type Server struct {
 	limits  *middleware.RateLimits // nil when requests are not limited
 	keys    *middleware.KeyCache   // nil when keys are not cached
 	handler http.Handler
+	// draining is set once the process is going away (Drain).
+	draining atomic.Bool
 }
 
 // New returns a Server on db. Log records made with a request's context carry its id.
@@ -86,8 +89,18 @@ func New(cfg Config, db *storage.DB, log *slog.Logger) *Server {
 
 // ServeHTTP serves one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		w.Header().Set("Connection", "close")
+	}
 	s.handler.ServeHTTP(w, r)
 }
+
+// Drain tells the server that its process is going away. From now on /readyz answers
+// 503, so that load balancers take the process out of rotation, and every answer carries
+// Connection: close, so that each client sends its next request on a new connection,
+// which a load balancer routes elsewhere; meanwhile every request that arrives is
+// served as usual.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 func (s *Server) routes() {
 	r := s.router

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/storage"
 	"github.com/erasured/erasured/storage/storagetest"
@@ -230,4 +233,54 @@ func TestErasureRunNeedsSettings(t *testing.T) {
 			t.Errorf("%+v ran", w)
 		}
 	}
+}
+
+// TestErasureSkipsUnreadableRequests: a request whose stored values cannot be read (a
+// timestamp a former version let through on SQLite, or JSON written by hand) is skipped,
+// logged and counted; the requests behind it are erased all the same.
+func TestErasureSkipsUnreadableRequests(t *testing.T) {
+	t.Parallel()
+	storagetest.EachURL(t, func(t *testing.T, u string) {
+		db, raw := storagetest.OpenURL(t, u), storagetest.SQL(t, u)
+		var broken []*erasured.ErasureRequest
+		corrupt := []string{`UPDATE erasure_requests SET services_erased = '"not a list"' WHERE id = ?`}
+		if strings.HasPrefix(u, "sqlite:") {
+			corrupt = append(corrupt, `UPDATE erasure_requests SET completed_at = '-0001-12-31T23:00:00.000000Z' WHERE id = ?`)
+		}
+		for i, update := range corrupt {
+			r := file(t, db, "s1", fmt.Sprintf("broken-%d", i))
+			if _, err := raw.Exec(raw.Rebind(update), r.ID); err != nil {
+				t.Fatal(err)
+			}
+			broken = append(broken, r)
+		}
+		fine := file(t, db, "s1", "fine")
+		skipped := prometheus.NewCounter(prometheus.CounterOpts{Name: "skipped"})
+		var log bytes.Buffer
+		w := &workers.Erasure{DB: db, Lease: time.Minute, Poll: time.Second, Skipped: skipped,
+			Log: slog.New(slog.NewTextHandler(&log, nil))}
+		for range len(broken) + 1 {
+			if !runOnce(t, w) {
+				t.Fatal("the worker found nothing to do")
+			}
+		}
+		if runOnce(t, w) {
+			t.Error("the worker claimed again a request it skipped, before its lease ran out")
+		}
+		if got := read(t, db, fine); got.Status != erasured.StatusCompleted {
+			t.Errorf("the request behind the unreadable ones is %s", got.Status)
+		}
+		var count dto.Metric
+		if err := skipped.Write(&count); err != nil {
+			t.Fatal(err)
+		}
+		if n := count.GetCounter().GetValue(); n != float64(len(broken)) {
+			t.Errorf("%v skipped, want %d", n, len(broken))
+		}
+		for _, r := range broken {
+			if !strings.Contains(log.String(), r.ID) {
+				t.Errorf("the log does not name %s:\n%s", r.ID, log.String())
+			}
+		}
+	})
 }

@@ -66,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return err
 	}
 	<-ctx.Done()
+	m.Drain(context.Background())
 	return m.Close()
 }
 

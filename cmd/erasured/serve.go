@@ -27,6 +27,7 @@ type Main struct {
 	addr            string
 	databaseURL     string
 	shutdownTimeout time.Duration
+	drainDelay      time.Duration
 	cfg             resources.Config
 	erasureServices []string
 	erasureLease    time.Duration
@@ -35,6 +36,7 @@ type Main struct {
 	log             *slog.Logger
 
 	db       *storage.DB
+	srv      *resources.Server
 	listener net.Listener
 	server   *http.Server
 	served   chan error
@@ -69,7 +71,9 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	f.fromEnv("rate-burst", "ERASURED_RATE_BURST")
 	f.DurationVar(&m.cfg.KeyCacheTTL, "key-cache-ttl", 10*time.Second, "how long an API key is remembered after it authenticated (a deleted key works this long); 0 to look keys up on every request")
 	f.fromEnv("key-cache-ttl", "ERASURED_KEY_CACHE_TTL")
-	f.DurationVar(&m.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGTERM")
+	f.DurationVar(&m.drainDelay, "drain-delay", 5*time.Second, "how long, on SIGTERM, the server goes on serving with /readyz failing, so that load balancers take it out of rotation, before it stops accepting connections")
+	f.fromEnv("drain-delay", "ERASURED_DRAIN_DELAY")
+	f.DurationVar(&m.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish once the server stops accepting connections")
 	f.fromEnv("shutdown-timeout", "ERASURED_SHUTDOWN_TIMEOUT")
 	services := f.String("erasure-services", "", "comma-separated services besides this server that must each report before an erasure request completes (default none: it completes once this server has erased what it holds)")
 	f.fromEnv("erasure-services", "ERASURED_ERASURE_SERVICES")
@@ -97,6 +101,9 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	if m.cfg.ErasureDue <= 0 || m.cfg.RequestTimeout <= 0 || m.shutdownTimeout <= 0 {
 		return nil, errors.New("--erasure-due, --request-timeout and --shutdown-timeout must be positive")
 	}
+	if m.drainDelay < 0 {
+		return nil, errors.New("--drain-delay must not be negative")
+	}
 	if !(m.cfg.RateLimit >= 0) || m.cfg.RateBurst < 0 { // !(>=) also refuses NaN
 		return nil, errors.New("--rate-limit and --rate-burst must not be negative")
 	}
@@ -121,14 +128,14 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.listener = ln
-	srv := resources.New(m.cfg, db, m.log)
+	m.srv = resources.New(m.cfg, db, m.log)
 	unreadable := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "erasured_erasures_unreadable_total",
 		Help: "Erasure requests the erasure worker skipped because a stored value of theirs could not be read; each is tried again after its lease, and needs repair in the database.",
 	})
-	srv.MustRegister(unreadable)
+	m.srv.MustRegister(unreadable)
 	m.server = &http.Server{
-		Handler:           srv,
+		Handler:           m.srv,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -173,6 +180,21 @@ func (m *Main) startWorkers(ctx context.Context, unreadable prometheus.Counter) 
 		wg.Wait()
 		close(m.workersDone)
 	}()
+}
+
+// Drain makes the server fail /readyz and answer every request with Connection: close
+// (resources.Server.Drain) for the drain delay, while it goes on accepting connections
+// and serving them, so that load balancers take the process out of rotation before
+// Close stops it. It returns early when ctx ends.
+func (m *Main) Drain(ctx context.Context) {
+	m.srv.Drain()
+	m.log.Info("draining", "delay", m.drainDelay.String())
+	t := time.NewTimer(m.drainDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // Addr is the address the server listens on.
