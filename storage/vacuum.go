@@ -89,8 +89,8 @@ func (db *DB) markVacuumDue(ctx context.Context, tx *sqlx.Tx, now time.Time) err
 // blocks reads or writes of the table. On SQLite it does nothing: the file is scrubbed
 // as each erasure or deletion commits.
 //
-// One process at a time vacuums a table (a session advisory lock); the others return
-// VacuumIdle at once. A vacuum waits (VacuumWaiting, with the blocker) while any
+// One process at a time vacuums a table: it holds the session advisory lock whose keys
+// are 728354469 and the table's oid; the others return VacuumIdle at once. A vacuum waits (VacuumWaiting, with the blocker) while any
 // transaction, replication slot or prepared transaction that may still see a removed
 // row is open, since VACUUM must keep what such a transaction may read; it is retried by
 // the next call. A vacuum cut short (ctx ends, the process dies) is resumed by the next
@@ -126,6 +126,7 @@ func (db *DB) Vacuum(ctx context.Context, every time.Duration) (VacuumReport, er
 // unlockVacuum releases the advisory lock and gives conn back to the pool. A connection
 // that may still hold the lock is closed rather than pooled, so the lock goes with it.
 func (db *DB) unlockVacuum(conn *sqlx.Conn) {
+	// Not the vacuum's context, which may have ended: the lock must go all the same.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var unlocked bool
@@ -197,22 +198,34 @@ func (db *DB) vacuum(ctx context.Context, conn *sqlx.Conn, every time.Duration) 
 	return VacuumReport{Outcome: VacuumDone, Took: took}, nil
 }
 
-// startVacuum reports whether a vacuum is under way, starting one if one is due: a
-// change is marked and the last vacuum started at least every ago. Starting sets the
-// vacuum's horizon, the next transaction id to be assigned, and clears the mark, in one
-// transaction that first locks the row. Any change whose mark found the row marked
-// before that lock has a smaller transaction id, and so is this vacuum's; any later
-// mark waits for the lock and then marks the row for the next vacuum.
+// vacuumStateSQL reads whether a vacuum of table $1 is under way, and whether one is
+// due: a change is marked and the last vacuum started at least $2 seconds ago.
+const vacuumStateSQL = `SELECT horizon IS NOT NULL AS under_way,
+		due_since IS NOT NULL AND (started_at IS NULL OR started_at <= now() - make_interval(secs => $2)) AS due
+	FROM vacuums WHERE relation = $1`
+
+type vacuumState struct {
+	UnderWay bool `db:"under_way"`
+	Due      bool `db:"due"`
+}
+
+// startVacuum reports whether a vacuum is under way, starting one if one is due.
+// Starting sets the vacuum's horizon, the next transaction id to be assigned, and clears
+// the mark, in one transaction that first locks the row. Any change whose mark found the
+// row marked before that lock has a smaller transaction id, and so is this vacuum's; any
+// later mark waits for the lock and then marks the row for the next vacuum.
 func (db *DB) startVacuum(ctx context.Context, every time.Duration) (bool, error) {
+	// Read first without the lock, which writes to the row: most polls find nothing due.
+	var state vacuumState
+	if err := db.db.GetContext(ctx, &state, vacuumStateSQL, vacuumed, every.Seconds()); err != nil {
+		return false, fmt.Errorf("start: %w", db.wrap(err))
+	}
+	if state.UnderWay || !state.Due {
+		return state.UnderWay, nil
+	}
 	var started bool
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		var state struct {
-			UnderWay bool `db:"under_way"`
-			Due      bool `db:"due"`
-		}
-		if err := tx.GetContext(ctx, &state, `SELECT horizon IS NOT NULL AS under_way,
-				due_since IS NOT NULL AND (started_at IS NULL OR started_at <= now() - make_interval(secs => $2)) AS due
-			FROM vacuums WHERE relation = $1 FOR UPDATE`, vacuumed, every.Seconds()); err != nil {
+		if err := tx.GetContext(ctx, &state, vacuumStateSQL+" FOR UPDATE", vacuumed, every.Seconds()); err != nil {
 			return db.wrap(err)
 		}
 		if state.UnderWay || !state.Due {
