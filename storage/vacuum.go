@@ -90,14 +90,15 @@ func (db *DB) markVacuumDue(ctx context.Context, tx *sqlx.Tx, now time.Time) err
 // as each erasure or deletion commits.
 //
 // One process at a time vacuums a table: it holds the session advisory lock whose keys
-// are 728354469 and the table's oid; the others return VacuumIdle at once. A vacuum waits (VacuumWaiting, with the blocker) while any
-// transaction, replication slot or prepared transaction that may still see a removed
-// row is open, since VACUUM must keep what such a transaction may read; it is retried by
-// the next call. A vacuum cut short (ctx ends, the process dies) is resumed by the next
-// call in any process.
+// are 728354469 and the table's oid; the others return VacuumIdle at once. A vacuum
+// waits (VacuumWaiting, with the blocker) while any transaction, replication slot or
+// prepared transaction that may still see a removed row is open, since VACUUM must keep
+// what such a transaction may read; it is retried by the next call. A vacuum cut short
+// (ctx ends, the process dies) is resumed by the next call in any process.
 //
 // To see other roles' transactions, the role needs pg_read_all_stats; without it, their
-// transactions are not waited for and a vacuum may leave what they could see.
+// transactions are not waited for, and a vacuum may leave what they could still see
+// until the vacuum after the next erasure or deletion.
 func (db *DB) Vacuum(ctx context.Context, every time.Duration) (VacuumReport, error) {
 	if db.dialect != postgres {
 		return VacuumReport{}, nil
