@@ -129,3 +129,19 @@ CREATE TABLE deletions (
 CREATE UNIQUE INDEX deletions_one_pending ON deletions (store_id, request_id) WHERE status = 'PENDING';
 CREATE INDEX deletions_request ON deletions (store_id, request_id, id);
 CREATE INDEX deletions_open ON deletions (id) WHERE status = 'PENDING';
+
+-- migration: 2 vacuums
+-- What an erasure or a deletion removes from requests stays in dead row versions and in
+-- index entries until a vacuum removes them and the index that held requested_by is
+-- rebuilt. Each row here is one table that storage vacuums so, one process at a time:
+-- due_since is when the first change not yet vacuumed away committed (NULL: nothing to
+-- do); horizon is set while a vacuum is under way, and every change whose transaction id
+-- is below it is that vacuum's to remove; started_at is when the last vacuum started,
+-- so that vacuums are at most once per interval however many processes there are.
+CREATE TABLE vacuums (
+    relation   text PRIMARY KEY,
+    due_since  timestamptz,
+    horizon    xid8,
+    started_at timestamptz
+);
+INSERT INTO vacuums (relation) VALUES ('requests');

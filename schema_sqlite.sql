@@ -112,3 +112,8 @@ CREATE TABLE deletions (
 CREATE UNIQUE INDEX deletions_one_pending ON deletions (store_id, request_id) WHERE status = 'PENDING';
 CREATE INDEX deletions_request ON deletions (store_id, request_id, id);
 CREATE INDEX deletions_open ON deletions (id) WHERE status = 'PENDING';
+
+-- migration: 2 vacuums
+-- PostgreSQL only: SQLite overwrites erased data at once (secure_delete) and has no vacuum
+-- to schedule.
+SELECT 1;

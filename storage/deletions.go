@@ -122,7 +122,10 @@ func (db *DB) PerformDeletion(ctx context.Context, d *erasured.Deletion) error {
 			Where(sq.Eq{"store_id": d.StoreID, "request_id": d.RequestID})); err != nil {
 			return fmt.Errorf("delete the request: %w", err)
 		}
-		return db.finishDeletion(ctx, tx, &done)
+		if err := db.finishDeletion(ctx, tx, &done); err != nil {
+			return err
+		}
+		return db.markVacuumDue(ctx, tx, done.UpdatedAt)
 	})
 	if err == nil {
 		*d = done

@@ -98,7 +98,13 @@ func (db *DB) EraseHeldData(ctx context.Context, storeID, erasureID string) (*er
 		if err := db.saveErasure(ctx, tx, r, map[string]any{"requests_erased_at": db.timeArg(now), "claimed_until": nil}); err != nil {
 			return err
 		}
-		return db.insertEvents(ctx, tx, events...)
+		if err := db.insertEvents(ctx, tx, events...); err != nil {
+			return err
+		}
+		if erased == 0 {
+			return nil
+		}
+		return db.markVacuumDue(ctx, tx, now)
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("erase held data for erasure request %s: %w", erasureID, err)

@@ -178,6 +178,7 @@ func TestErasureFlags(t *testing.T) {
 		{"--erasure-services", strings.Repeat("s", 101)},
 		{"--erasure-poll", "0s"},
 		{"--erasure-lease", "-1m"},
+		{"--vacuum-interval", "0s"},
 	} {
 		if _, err := newMain(args, &bytes.Buffer{}, &bytes.Buffer{}, env(nil)); err == nil {
 			t.Errorf("%v was accepted", args)
@@ -185,5 +186,8 @@ func TestErasureFlags(t *testing.T) {
 	}
 	if _, err := newMain(nil, &bytes.Buffer{}, &bytes.Buffer{}, env(map[string]string{"ERASURED_ERASURE_SERVICES": "requests"})); err == nil {
 		t.Error("ERASURED_ERASURE_SERVICES=requests was accepted")
+	}
+	if m, err := newMain(nil, &bytes.Buffer{}, &bytes.Buffer{}, env(map[string]string{"ERASURED_VACUUM_INTERVAL": "30s"})); err != nil || m.vacuumInterval != 30*time.Second {
+		t.Errorf("ERASURED_VACUUM_INTERVAL=30s: %v", err)
 	}
 }

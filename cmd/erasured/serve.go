@@ -32,6 +32,7 @@ type Main struct {
 	erasureServices []string
 	erasureLease    time.Duration
 	erasurePoll     time.Duration
+	vacuumInterval  time.Duration
 	stdout          io.Writer
 	log             *slog.Logger
 
@@ -81,6 +82,8 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	f.fromEnv("erasure-lease", "ERASURED_ERASURE_LEASE")
 	f.DurationVar(&m.erasurePoll, "erasure-poll", time.Second, "how often the erasure worker looks for new erasure requests when it has none")
 	f.fromEnv("erasure-poll", "ERASURED_ERASURE_POLL")
+	f.DurationVar(&m.vacuumInterval, "vacuum-interval", 2*time.Minute, "PostgreSQL: the least time between two vacuums that take erased and deleted data out of the database's pages; an erasure waits at most this long for the next")
+	f.fromEnv("vacuum-interval", "ERASURED_VACUUM_INTERVAL")
 	if err := f.parse(args); err != nil {
 		return nil, err
 	}
@@ -92,8 +95,8 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	if err := erasured.ValidateServices(m.erasureServices); err != nil {
 		return nil, fmt.Errorf("--erasure-services: %w", err)
 	}
-	if m.erasureLease <= 0 || m.erasurePoll <= 0 {
-		return nil, errors.New("--erasure-lease and --erasure-poll must be positive")
+	if m.erasureLease <= 0 || m.erasurePoll <= 0 || m.vacuumInterval <= 0 {
+		return nil, errors.New("--erasure-lease, --erasure-poll and --vacuum-interval must be positive")
 	}
 	if m.cfg.PageLength < 1 || m.cfg.PageLength > pagination.MaxLimit {
 		return nil, fmt.Errorf("--page-length must be from 1 to %d", pagination.MaxLimit)
@@ -167,6 +170,9 @@ func (m *Main) startWorkers(ctx context.Context, unreadable prometheus.Counter) 
 			Poll: time.Second,
 			Log:  m.log,
 		},
+		// Asking whether a vacuum is due is one small query; every 10s adds little to
+		// the bound that --vacuum-interval sets.
+		&workers.Vacuum{DB: m.db, Interval: m.vacuumInterval, Poll: 10 * time.Second, Log: m.log},
 	}
 	var wg sync.WaitGroup
 	for _, job := range jobs {
