@@ -3,6 +3,7 @@ package resources_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -230,4 +231,99 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("gave up waiting for %s", what)
 		}
 	}
+}
+
+// FuzzHostileInput sends arbitrary bodies and query strings to every endpoint that reads
+// one, on PostgreSQL, whose text columns refuse U+0000 and whose timestamps reach beyond
+// RFC 3339's years: whatever arrives, the answer is never a 5xx, and a refused request
+// stores nothing (the counts, and the versions, of what the store holds do not move).
+func FuzzHostileInput(f *testing.F) {
+	for _, seed := range []struct {
+		endpoint uint8
+		input    string
+	}{
+		{0, `{"data":{"type":"erasure_request","attributes":{"resource_type":"user","resource_id":"a\u0000","reason":"\ud800"}}}`},
+		{0, "{\"data\":{\"type\":\"erasure_request\",\"resource_type\":\"user\",\"resource_id\":\"\xff\"}}"},
+		{0, `{"data":{"type":"erasure_request","attributes":{"resource_type":"user","resource_id":"x","resource_id":"y"}}}`},
+		{1, `{"data":{"type":"erasure_request","id":"ID","attributes":{"status":"completed","completed_at":"0000-12-31T23:59:59-23:59"}}}`},
+		{1, `{"data":{"type":"erasure_request","id":"ID","attributes":{"services_erased":["\u0000"],"partial_failures":[{"service":"s","message":"\udfff"}]}}}`},
+		{2, `{"status":"completed","completed_at":"9999-12-31T23:59:59-00:01"}`},
+		{2, `{"completed_at":"2026-01-01T00:00:00+24:00"}`},
+		{2, "{\"partial_failures\":[{\"service\":\"\xc3\",\"message\":\"m\"}]}"},
+		{3, `{"data":{"type":"requests","attributes":{"request_id":"r\u0000","requested_by":"p","requested_at":"0001-01-01T00:00:00+00:01"}}}`},
+		{3, `{"data":{"type":"requests","attributes":{"request_id":"ok","requested_by":"p","metadata":{"\u0000":1},"content":"\u0000"}}}`},
+		{4, `{"data":{"type":"requests","id":"fuzz","attributes":{"status":"FAILED","note_id":"0F850C15-D643-480A-A2B4-9E3C2606717\u0000"}}}`},
+		{5, `filter=eq(resource_id,a%00b)&sort=-created_at`},
+		{5, `filter=gt(created_at,0000-01-01T00:00:00Z):lt(due_at,9999-12-31T23:59:59.999999999-23:59)`},
+		{5, `filter=in(status,SUCCESS,%FF)&page[offset]=-0&page[limit]=+1`},
+		{5, `page[size]=1&page[after]=eyJ2IjoxLCJzIjoiY3JlYXRlZF9hdCIsImsiOlsiMDAwMC0wMS0wMVQwMDowMDowMFoiLCJ4Il19`},
+		{6, `filter=like(requested_by,%00*):eq(note_id,%00)&sort=requested_at;x`},
+		{6, `filter=ge(requested_at,9999-12-31T23:00:00-01:00)&bad=%zz`},
+		{7, `a%00b`},
+		{7, `%FF%FE`},
+	} {
+		f.Add(seed.endpoint, seed.input)
+	}
+	u := storagetest.URL(f, "postgres")
+	e := newEnv(f, storagetest.OpenURL(f, u), resources.Config{})
+	raw := storagetest.SQL(f, u)
+	token := e.key("fuzz")
+	erasure := e.do("POST", erasures, token, newErasure("user", "fuzzed")).want(f, http.StatusCreated).data(f)["id"].(string)
+	e.do("POST", requestsPath, token, `{"data":{"type":"requests","attributes":{"request_id":"fuzz","requested_by":"p"}}}`).want(f, http.StatusCreated)
+	state := func(t testing.TB) [5]int {
+		t.Helper()
+		var n [5]int
+		for i, q := range []string{
+			`SELECT COUNT(*) FROM erasure_requests`, `SELECT COUNT(*) FROM erasure_events`, `SELECT COUNT(*) FROM requests`,
+			`SELECT COALESCE(SUM(version), 0) FROM erasure_requests`, `SELECT COALESCE(SUM(version), 0) FROM requests`,
+		} {
+			if err := raw.Get(&n[i], q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return n
+	}
+	f.Fuzz(func(t *testing.T, endpoint uint8, input string) {
+		e.t = t
+		before := state(t)
+		var r *response
+		switch endpoint % 8 {
+		case 0:
+			r = e.do("POST", erasures, token, input)
+		case 1:
+			r = e.do("PATCH", erasures+"/"+erasure, token, strings.ReplaceAll(input, `"ID"`, `"`+erasure+`"`))
+		case 2:
+			r = e.do("PATCH", workflow+erasure, token, input, "Content-Type", "application/json")
+		case 3:
+			r = e.do("POST", requestsPath, token, input)
+		case 4:
+			r = e.do("PATCH", requestsPath+"/fuzz", token, input)
+		case 5, 6:
+			if !sendable(input, "#") {
+				t.Skip("not a query string an HTTP client sends as is")
+			}
+			path := erasures
+			if endpoint%8 == 6 {
+				path = requestsPath
+			}
+			r = e.do("GET", path+"?"+input, token, nil)
+		case 7:
+			if _, err := url.PathUnescape(input); err != nil || !sendable(input, "/?# ") {
+				t.Skip("not a path segment an HTTP client sends as is")
+			}
+			r = e.do("GET", requestsPath+"/"+input, token, nil)
+		}
+		if r.Status >= 500 {
+			t.Fatalf("endpoint %d, input %q: %d %s", endpoint%8, input, r.Status, r.Body)
+		}
+		if after := state(t); r.Status >= 400 && after != before {
+			t.Fatalf("endpoint %d, input %q was refused (%d) but changed the store: %v, then %v", endpoint%8, input, r.Status, before, after)
+		}
+	})
+}
+
+// sendable reports whether s may stand as it is in a URL that an HTTP client sends:
+// printable ASCII, none of special.
+func sendable(s, special string) bool {
+	return !strings.ContainsAny(s, special) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x21 || r > 0x7e })
 }
