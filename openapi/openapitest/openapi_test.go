@@ -173,6 +173,7 @@ func TestCheckAccepts(t *testing.T) {
 		"operations: not ready":                           {"GET", "/readyz", nil, 503, jsonAPIHeader, errorDocument(503, "unavailable", "")},
 		"operations: metrics":                             {"GET", "/metrics", nil, 200, http.Header{"Content-Type": {"text/plain; version=0.0.4; charset=utf-8"}}, "# HELP up 1\nup 1\n"},
 		"an unknown path":                                 {"GET", "/v2/nothing-here", nil, 404, jsonAPIHeader, errorDocument(404, "not_found", "")},
+		"a collection's path with a trailing slash":       {"GET", "/api/public/v1/requests/", nil, 404, jsonAPIHeader, errorDocument(404, "not_found", "")},
 		"an unknown method":                               {"PUT", "/v2/personal-data/erasure-requests/" + erID, nil, 405, jsonAPIHeader, errorDocument(405, "method_not_allowed", "")},
 		"a CORS preflight":                                {"OPTIONS", "/v2/personal-data/erasure-requests", http.Header{"Origin": {"https://dash.example"}, "Access-Control-Request-Method": {"POST"}}, 204, http.Header{"Access-Control-Allow-Origin": {"https://dash.example"}}, ""},
 		"erasure requests: a weak ETag on the single GET": {"GET", "/v2/personal-data/erasure-requests/" + erID, nil, 200, with(jsonAPIHeader, "ETag", `W/"3"`), erasureRequestDocument},

@@ -93,6 +93,9 @@ func (v *Validator) Check(req *http.Request, status int, header http.Header, bod
 	var problems []string
 	_, errs := v.responses.ValidateHttpResponse(req, resp)
 	switch {
+	case len(req.URL.Path) > 1 && strings.HasSuffix(req.URL.Path, "/"):
+		// The library matches /requests/ to /requests; the document has no such path.
+		problems = v.undocumented(req, resp, "path", http.StatusNotFound, v.unknownPath)
 	case len(errs) > 0 && errs[0].IsPathMissingError():
 		problems = v.undocumented(req, resp, "path", http.StatusNotFound, v.unknownPath)
 	case len(errs) > 0 && errs[0].IsOperationMissingError():
