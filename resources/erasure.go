@@ -3,8 +3,6 @@ package resources
 import (
 	"context"
 
-	gjsonapi "github.com/google/jsonapi"
-
 	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/resources/jsonapi"
 	"github.com/erasured/erasured/storage"
@@ -36,7 +34,7 @@ func (s *Server) erasureRequests() *collection[erasured.ErasureRequest] {
 		related: &relation[erasured.ErasureRequest]{
 			name: "events", typ: erasured.Events.Name, fields: erasured.Events.FieldNames(),
 			// The events of a whole page, in one query.
-			load: func(ctx context.Context, storeID string, items []*erasured.ErasureRequest, fields jsonapi.Fieldset) (map[string][]*gjsonapi.Node, error) {
+			load: func(ctx context.Context, storeID string, items []*erasured.ErasureRequest, fields jsonapi.Fieldset) (map[string][]*jsonapi.Object, error) {
 				ids := make([]string, len(items))
 				for i, r := range items {
 					ids[i] = r.ID
@@ -45,7 +43,7 @@ func (s *Server) erasureRequests() *collection[erasured.ErasureRequest] {
 				if err != nil {
 					return nil, err
 				}
-				out := make(map[string][]*gjsonapi.Node, len(events))
+				out := make(map[string][]*jsonapi.Object, len(events))
 				for id, evs := range events {
 					out[id] = eventNodes(evs, fields)
 				}

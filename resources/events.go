@@ -3,19 +3,17 @@ package resources
 import (
 	"net/http"
 
-	gjsonapi "github.com/google/jsonapi"
-
 	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/resources/jsonapi"
 )
 
 // eventNodes are the resource objects of events with fields. Events have no links.self:
 // they are read through their erasure request, never one by one.
-func eventNodes(events []erasured.Event, fields jsonapi.Fieldset) []*gjsonapi.Node {
-	nodes := make([]*gjsonapi.Node, len(events))
+func eventNodes(events []erasured.Event, fields jsonapi.Fieldset) []*jsonapi.Object {
+	nodes := make([]*jsonapi.Object, len(events))
 	for i := range events {
 		ev := &events[i]
-		nodes[i] = jsonapi.Node(erasured.Events.Name, erasured.Events.IDOf(ev), erasured.Events.Read(ev), fields, "")
+		nodes[i] = jsonapi.NewObject(erasured.Events.Name, erasured.Events.IDOf(ev), erasured.Events.Read(ev), fields, "")
 	}
 	return nodes
 }

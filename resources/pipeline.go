@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 
-	gjsonapi "github.com/google/jsonapi"
 	"github.com/gorilla/mux"
 
 	"github.com/erasured/erasured"
@@ -51,7 +50,7 @@ type relation[T any] struct {
 	typ    string   // the related resources' type, for fields[typ]
 	fields []string // their fields
 	// load returns the related resources of items, by the items' ids.
-	load func(ctx context.Context, storeID string, items []*T, fields jsonapi.Fieldset) (map[string][]*gjsonapi.Node, error)
+	load func(ctx context.Context, storeID string, items []*T, fields jsonapi.Fieldset) (map[string][]*jsonapi.Object, error)
 }
 
 // pageParams are the page parameters of every list endpoint: offset pagination and
@@ -149,34 +148,33 @@ func query(r *http.Request, allowed ...string) (jsonapi.Query, error) {
 
 // nodes are the resource objects of items as sh asks for them, and the related resources
 // to include (nil when sh asks for none).
-func (c *collection[T]) nodes(s *Server, r *http.Request, storeID string, items []*T, sh shape) (data, included []*gjsonapi.Node, err error) {
-	var related map[string][]*gjsonapi.Node
+func (c *collection[T]) nodes(s *Server, r *http.Request, storeID string, items []*T, sh shape) (data, included []*jsonapi.Object, err error) {
+	var related map[string][]*jsonapi.Object
 	if sh.include != nil {
-		included = []*gjsonapi.Node{}
+		included = []*jsonapi.Object{}
 		if sh.include[c.related.name] {
 			if related, err = c.related.load(r.Context(), storeID, items, sh.relatedFields); err != nil {
 				return nil, nil, err
 			}
 		}
 	}
-	data = make([]*gjsonapi.Node, len(items))
+	data = make([]*jsonapi.Object, len(items))
 	for i, item := range items {
 		id := c.typ.IDOf(item)
 		self := c.url(s, r, id)
-		n := jsonapi.Node(c.typ.Name, id, c.typ.Read(item), sh.fields, self)
+		n := jsonapi.NewObject(c.typ.Name, id, c.typ.Read(item), sh.fields, self)
 		if rel := c.related; rel != nil {
-			m := map[string]any{"links": map[string]any{"related": self + "/" + rel.name}}
+			r := jsonapi.Relationship{Name: rel.name, Related: self + "/" + rel.name}
 			if related != nil {
 				nodes := related[id]
-				linkage := make([]map[string]string, len(nodes))
+				r.Data = make([]jsonapi.Identifier, len(nodes))
 				for j, rn := range nodes {
-					linkage[j] = map[string]string{"type": rn.Type, "id": rn.ID}
+					r.Data[j] = jsonapi.Identifier{Type: rn.Type, ID: rn.ID}
 				}
-				m["data"] = linkage
 				included = append(included, nodes...)
 			}
 			if sh.fields.Has(rel.name) {
-				n.Relationships = map[string]any{rel.name: m}
+				n.Relationships = []jsonapi.Relationship{r}
 			}
 		}
 		data[i] = n
@@ -231,7 +229,7 @@ func (c *collection[T]) listAll(s *Server, w http.ResponseWriter, r *http.Reques
 // offset links and meta.page, or, for a cursor page, the links and meta.page of the
 // cursor pagination profile. meta.results.total is the list's total, with
 // "estimated": true when it is an estimate rather than a count.
-func listDocument(base, path string, q jsonapi.Query, data []*gjsonapi.Node, opts storage.ListOptions, p storage.PageInfo) *jsonapi.Document {
+func listDocument(base, path string, q jsonapi.Query, data []*jsonapi.Object, opts storage.ListOptions, p storage.PageInfo) *jsonapi.Document {
 	results := map[string]any{"total": p.Total}
 	if p.Estimated {
 		results["estimated"] = true

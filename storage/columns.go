@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"reflect"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // ErrUnreadable is what reading a row returns, wrapped, when a stored value cannot be
@@ -74,7 +76,9 @@ func (j *jsonColumn[T]) Scan(src any) error {
 	default:
 		return fmt.Errorf("%w: json column: unexpected %T", ErrUnreadable, src)
 	}
-	if err := json.Unmarshal(b, &j.V); err != nil {
+	// encoding/json/v2's decoder: a page reads a few of these per row, and it decodes them
+	// in a fraction of the time and allocations of encoding/json's.
+	if err := jsonv2.Unmarshal(b, &j.V); err != nil {
 		return fmt.Errorf("%w: json column: %v", ErrUnreadable, err)
 	}
 	return nil

@@ -198,7 +198,8 @@ func selectPage[R totaled](ctx context.Context, db *DB, t table, base sq.SelectB
 		return nil, listTotal{}, fmt.Errorf("list %s: %w", t.name, err)
 	}
 	if len(rows) > 0 {
-		return rows, rows[0].totals(), nil
+		total, err := db.settle(ctx, t, tq, rows[0].totals())
+		return rows, total, err
 	}
 	if opts.Page.Offset == 0 {
 		return rows, listTotal{}, nil

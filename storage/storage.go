@@ -42,6 +42,8 @@ type DB struct {
 	onStatement func(query string, args []any)
 	// est caches PostgreSQL's estimates of the stores' sizes, for list totals.
 	est estimates
+	// stmts are the statements prepared so far.
+	stmts statements
 }
 
 // Option configures a DB as Open makes it.
@@ -164,7 +166,10 @@ func newDB(db *sqlx.DB, d dialect) *DB {
 }
 
 // Close closes the pool.
-func (db *DB) Close() error { return db.db.Close() }
+func (db *DB) Close() error {
+	db.stmts.close()
+	return db.db.Close()
+}
 
 // Dialect names the database behind db: "postgres" or "sqlite".
 func (db *DB) Dialect() string {
@@ -211,14 +216,17 @@ func (db *DB) nullTimeArg(t *time.Time) any {
 	return db.timeArg(*t)
 }
 
-// selectRows runs a SELECT builder into dest through sqlx.
+// selectRows runs a SELECT builder, prepared, on q (the pool or a transaction) into
+// dest through sqlx.
 func (db *DB) selectRows(ctx context.Context, q sqlx.QueryerContext, dest any, b sq.SelectBuilder) error {
 	query, args, err := b.ToSql()
 	if err != nil {
 		return fmt.Errorf("build query: %w", err)
 	}
 	db.observe(query, args)
-	return db.wrap(sqlx.SelectContext(ctx, q, dest, query, args...))
+	return db.wrap(db.run(ctx, q, query, func(stmt *sqlx.Stmt) error {
+		return stmt.SelectContext(ctx, dest, args...)
+	}))
 }
 
 // getRow runs a statement that yields one row (a SELECT, or a write with RETURNING) into
@@ -229,7 +237,7 @@ func (db *DB) getRow(ctx context.Context, q sqlx.QueryerContext, dest any, b sq.
 		return fmt.Errorf("build query: %w", err)
 	}
 	db.observe(query, args)
-	err = sqlx.GetContext(ctx, q, dest, query, args...)
+	err = db.run(ctx, q, query, func(stmt *sqlx.Stmt) error { return stmt.GetContext(ctx, dest, args...) })
 	if errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
@@ -243,7 +251,11 @@ func (db *DB) exec(ctx context.Context, e sqlx.ExecerContext, b sq.Sqlizer) (int
 		return 0, fmt.Errorf("build statement: %w", err)
 	}
 	db.observe(query, args)
-	res, err := e.ExecContext(ctx, query, args...)
+	var res sql.Result
+	err = db.run(ctx, e, query, func(stmt *sqlx.Stmt) (err error) {
+		res, err = stmt.ExecContext(ctx, args...)
+		return err
+	})
 	if err != nil {
 		return 0, db.wrap(err)
 	}

@@ -24,17 +24,16 @@ func (t listTotal) totals() listTotal { return t }
 // totaled is a list row type: a table's row with a listTotal embedded.
 type totaled interface{ totals() listTotal }
 
-// ExactTotalMax is the size above which the total of a list on PostgreSQL is
-// PostgreSQL's own estimate rather than a count (and says so: Estimated): always for an
-// unfiltered list, and for a filtered one on the pages that a cursor places.
+// ExactTotalMax is the most a list's total counts: every page of every list counts its
+// matches up to one more than ExactTotalMax, and a list with more has an estimate for
+// its total, and says so (Estimated). On PostgreSQL the estimate is PostgreSQL's own: of
+// the store's size (see storeEstimate) for an unfiltered list, which then is not counted
+// at all, and the planner's for a filtered one (see listEstimate). SQLite has no
+// estimate to give: its total is ExactTotalMax+1, a lower bound.
 //
 // Counting is a scan of every matching index entry, so an exact total would make every
-// page of a store with millions of records cost as much as reading them all; the
-// estimate costs nothing per page (see storeEstimate). A filtered list is counted on
-// its first page, since a filter is how a client asks exactly how many; past it, the
-// count stops at ExactTotalMax, for a client that walks a large filtered list to its
-// end (an export) would otherwise pay a whole count on every page (see settle). SQLite,
-// the embedded store for small deployments, always counts.
+// page of a list of millions cost as much as reading them all, and a client that walks
+// a large list to its end (an export) pay that on every page.
 const ExactTotalMax = 10_000
 
 // estimateSQL estimates the records of one store in one table ($1 the store, $2 the
@@ -156,35 +155,26 @@ type totalQuery struct {
 }
 
 // totals is the total of the list that base (FROM and WHERE, filter included) selects
-// for opts: an exact COUNT(*) in a scalar subquery or, for a large unfiltered list on
-// PostgreSQL, the estimate of storeEstimate.
+// for opts: a COUNT(*) of at most ExactTotalMax+1 rows in a scalar subquery (see
+// settle) or, for a large unfiltered list on PostgreSQL, the estimate of storeEstimate.
 //
 // The count is a subquery rather than COUNT(*) OVER (): a window over the list must
 // read every matching row in full before the first one is returned, where the
 // subquery lets the page stop at its LIMIT and counts from an index alone.
 func (db *DB) totals(ctx context.Context, t table, base sq.SelectBuilder, opts ListOptions) (totalQuery, error) {
 	// Nested builders must leave their placeholders as "?": the outer query numbers them.
-	exact := totalQuery{
-		total:     sq.Alias(base.Column("COUNT(*)").PlaceholderFormat(sq.Question), "total"),
+	list := base.Column("1").PlaceholderFormat(sq.Question)
+	capped := totalQuery{
+		total:     sq.Alias(sq.Select("COUNT(*)").FromSelect(list.Limit(ExactTotalMax+1), "list"), "total"),
 		estimated: sq.Expr("(1=0) AS estimated"),
+		capped:    &list,
 	}
-	if db.dialect != postgres {
-		return exact, nil
-	}
-	if len(opts.Filter) > 0 {
-		if opts.Cursor == nil || opts.Cursor.After == nil && opts.Cursor.Before == nil {
-			return exact, nil // the first page
-		}
-		list := base.Column("1").PlaceholderFormat(sq.Question)
-		return totalQuery{
-			total:     sq.Alias(sq.Select("COUNT(*)").FromSelect(list.Limit(ExactTotalMax+1), "list"), "total"),
-			estimated: exact.estimated,
-			capped:    &list,
-		}, nil
+	if db.dialect != postgres || len(opts.Filter) > 0 {
+		return capped, nil
 	}
 	n, ok, err := db.storeEstimate(ctx, t, opts.StoreID)
 	if err != nil || !ok || n <= ExactTotalMax {
-		return exact, err
+		return capped, err
 	}
 	return totalQuery{
 		total:     sq.Expr("CAST(? AS bigint) AS total", int64(math.Round(n))),
@@ -207,11 +197,14 @@ func (db *DB) total(ctx context.Context, t table, q totalQuery) (listTotal, erro
 }
 
 // settle turns n, the total that q's columns gave, into the list's: a capped count that
-// went past ExactTotalMax becomes PostgreSQL's estimate of the list, and never less
-// than the count.
+// went past ExactTotalMax becomes PostgreSQL's estimate of the list, never less than the
+// count, or on SQLite the count itself, a lower bound; either is Estimated.
 func (db *DB) settle(ctx context.Context, t table, q totalQuery, n listTotal) (listTotal, error) {
 	if q.capped == nil || n.Total <= ExactTotalMax {
 		return n, nil
+	}
+	if db.dialect != postgres {
+		return listTotal{Total: n.Total, Estimated: true}, nil
 	}
 	est, err := db.listEstimate(ctx, t, *q.capped)
 	if err != nil {

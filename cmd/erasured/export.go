@@ -62,7 +62,7 @@ var exportTypes = map[string]exportType{
 
 // exportOf is what export knows of typ, served at path and listed by list. Both modes
 // write the same bytes: the attributes that typ.Read yields, encoded as the API encodes
-// them (jsonapi.Marshal).
+// them (jsonapi.AppendValue).
 func exportOf[T any](path string, typ *erasured.Type[T], list func(*storage.DB, context.Context, storage.ListOptions) (*storage.Page[*T], error)) exportType {
 	columns := typ.Named(erasured.Read)
 	return exportType{
@@ -79,7 +79,7 @@ func exportOf[T any](path string, typ *erasured.Type[T], list func(*storage.DB, 
 				for i, item := range p.Items {
 					out[i] = record{id: typ.IDOf(item), values: make([]json.RawMessage, 0, len(columns))}
 					for _, v := range typ.Read(item) {
-						b, err := jsonapi.Marshal(v)
+						b, err := jsonapi.AppendValue(nil, v)
 						if err != nil {
 							return nil, storage.PageInfo{}, fmt.Errorf("record %s: %w", out[i].id, err)
 						}

@@ -1,22 +1,18 @@
 package jsonapi
 
 import (
-	"bytes"
-	"encoding/json"
-	"iter"
 	"net/http"
-
-	gjsonapi "github.com/google/jsonapi"
 )
 
-// Document is a top-level JSON:API document. Write adds the jsonapi member.
+// Document is a top-level JSON:API document; Write adds the jsonapi member.
 type Document struct {
-	JSONAPI  map[string]string `json:"jsonapi"`
-	Data     any               `json:"data,omitempty"`
-	Errors   []ErrorObject     `json:"errors,omitempty"`
-	Included any               `json:"included,omitempty"`
-	Meta     map[string]any    `json:"meta,omitempty"`
-	Links    map[string]any    `json:"links,omitempty"`
+	// Data is an *Object, a []*Object, or nil for none (an error or meta document).
+	Data   any
+	Errors []ErrorObject
+	// Included is written when it is not nil, even empty.
+	Included []*Object
+	Meta     map[string]any
+	Links    map[string]any
 }
 
 // Links are the links every document has: self (when not empty) and describedby, the
@@ -35,14 +31,20 @@ var internal = []byte(`{"jsonapi":{"version":"1.1"},"errors":[{"status":"500","c
 // Write answers with doc. It returns the error of a document that could not be encoded,
 // after answering 500 in its place.
 func Write(w http.ResponseWriter, status int, doc *Document) error {
-	doc.JSONAPI = map[string]string{"version": "1.1"}
-	return WriteJSON(w, status, MediaType, doc, internal)
+	body, err := appendDocument(make([]byte, 0, 4096), doc)
+	return write(w, status, MediaType, body, err, internal)
 }
 
-// WriteJSON answers with v as JSON in contentType, a line of its own; when v cannot be
-// encoded, it answers 500 with fallback and returns the error.
+// WriteJSON answers with v as JSON in contentType; when v cannot be encoded, it answers
+// 500 with fallback and returns the error.
 func WriteJSON(w http.ResponseWriter, status int, contentType string, v any, fallback []byte) error {
 	body, err := Marshal(v)
+	return write(w, status, contentType, body, err, fallback)
+}
+
+// write answers with body, a line of its own, or with fallback when err says body could
+// not be made.
+func write(w http.ResponseWriter, status int, contentType string, body []byte, err error, fallback []byte) error {
 	if err != nil {
 		status, body = http.StatusInternalServerError, fallback
 	}
@@ -53,35 +55,11 @@ func WriteJSON(w http.ResponseWriter, status int, contentType string, v any, fal
 }
 
 // Marshal encodes v as JSON without escaping &, < and >, which links are full of and
-// which need no escaping outside HTML. Every JSON the server writes, documents and
-// exported records alike, is encoded so.
-func Marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
-}
+// which need no escaping outside HTML.
+func Marshal(v any) ([]byte, error) { return appendMarshaled(nil, v) }
 
 // Fieldset is a sparse fieldset for one type; nil means every field.
 type Fieldset map[string]bool
 
 // Has reports whether the fieldset keeps the field name.
 func (f Fieldset) Has(name string) bool { return f == nil || f[name] }
-
-// Node is the resource object of type typ and id with the attributes in fields and, when
-// self is not empty, links.self.
-func Node(typ, id string, attributes iter.Seq2[string, any], fields Fieldset, self string) *gjsonapi.Node {
-	n := &gjsonapi.Node{Type: typ, ID: id, Attributes: map[string]any{}}
-	for name, v := range attributes {
-		if fields.Has(name) {
-			n.Attributes[name] = v
-		}
-	}
-	if self != "" {
-		n.Links = &gjsonapi.Links{"self": self}
-	}
-	return n
-}

@@ -1,0 +1,240 @@
+package jsonapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"iter"
+	"reflect"
+	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// This file writes documents straight into bytes. A list page is most of what the server
+// writes, and encoding it through maps of attributes (sorted, boxed and reflected on)
+// cost more than reading it from the database: each resource object is written here in
+// the order of its type's table, its values by their Go types, and only what has no
+// faster form (an object, a number) goes through encoding/json.
+
+// Object is a resource object: its attributes are read when it is written.
+type Object struct {
+	Type, ID      string
+	Relationships []Relationship
+	attributes    iter.Seq2[string, any]
+	fields        Fieldset
+	self          string
+}
+
+// Relationship is a to-many relationship of a resource object: the link to its related
+// resources, and, when they are included, their linkage.
+type Relationship struct {
+	Name, Related string
+	// Data is the linkage, written when it is not nil, even empty.
+	Data []Identifier
+}
+
+// Identifier is a resource identifier object.
+type Identifier struct{ Type, ID string }
+
+// NewObject is the resource object of type typ and id with the attributes in fields
+// and, when self is not empty, links.self.
+func NewObject(typ, id string, attributes iter.Seq2[string, any], fields Fieldset, self string) *Object {
+	return &Object{Type: typ, ID: id, attributes: attributes, fields: fields, self: self}
+}
+
+// appendTo writes r.
+func (r *Object) appendTo(b []byte) ([]byte, error) {
+	b = append(b, `{"type":`...)
+	b, _ = jsontext.AppendQuote(b, r.Type)
+	b = append(b, `,"id":`...)
+	b, _ = jsontext.AppendQuote(b, r.ID)
+	b = append(b, `,"attributes":{`...)
+	first := true
+	var err error
+	for name, v := range r.attributes {
+		if !r.fields.Has(name) {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b, _ = jsontext.AppendQuote(b, name)
+		b = append(b, ':')
+		if b, err = AppendValue(b, v); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, '}')
+	if len(r.Relationships) > 0 {
+		b = append(b, `,"relationships":{`...)
+		for i, rel := range r.Relationships {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = rel.appendTo(b)
+		}
+		b = append(b, '}')
+	}
+	if r.self != "" {
+		b = append(b, `,"links":{"self":`...)
+		b, _ = jsontext.AppendQuote(b, r.self)
+		b = append(b, '}')
+	}
+	return append(b, '}'), nil
+}
+
+func (rel Relationship) appendTo(b []byte) []byte {
+	b, _ = jsontext.AppendQuote(b, rel.Name)
+	b = append(b, `:{"links":{"related":`...)
+	b, _ = jsontext.AppendQuote(b, rel.Related)
+	b = append(b, '}')
+	if rel.Data != nil {
+		b = append(b, `,"data":[`...)
+		for i, id := range rel.Data {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"type":`...)
+			b, _ = jsontext.AppendQuote(b, id.Type)
+			b = append(b, `,"id":`...)
+			b, _ = jsontext.AppendQuote(b, id.ID)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// AppendValue writes v, a value of an attribute (erasured.Type.Read), as JSON: nil
+// pointers, maps and slices as null, times in RFC 3339 as they are (in UTC), text as
+// text; what has no form of its own here, as encoding/json writes it, without escaping
+// &, < and >. The documents and the export write every value with it.
+func AppendValue(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		b, _ = jsontext.AppendQuote(b, v)
+		return b, nil
+	case *string:
+		if v == nil {
+			return append(b, "null"...), nil
+		}
+		b, _ = jsontext.AppendQuote(b, *v)
+		return b, nil
+	case time.Time:
+		return appendTime(b, v), nil
+	case *time.Time:
+		if v == nil {
+			return append(b, "null"...), nil
+		}
+		return appendTime(b, *v), nil
+	case []string:
+		if v == nil {
+			return append(b, "null"...), nil
+		}
+		b = append(b, '[')
+		for i, s := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b, _ = jsontext.AppendQuote(b, s)
+		}
+		return append(b, ']'), nil
+	case json.RawMessage:
+		if v == nil {
+			return append(b, "null"...), nil
+		}
+		// Compacted, as encoding/json writes it: a jsonb column reads back with spaces.
+		buf := bytes.NewBuffer(b)
+		err := json.Compact(buf, v)
+		return buf.Bytes(), err
+	}
+	switch rv := reflect.ValueOf(v); {
+	case rv.Kind() == reflect.String:
+		// A type defined on string, such as a status.
+		b, _ = jsontext.AppendQuote(b, rv.String())
+		return b, nil
+	case rv.Kind() == reflect.Slice && rv.IsNil():
+		return append(b, "null"...), nil
+	case rv.Kind() == reflect.Slice && rv.Len() == 0:
+		return append(b, "[]"...), nil
+	}
+	return appendMarshaled(b, v)
+}
+
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// appendMarshaled writes v as encoding/json does, without escaping &, < and >.
+func appendMarshaled(b []byte, v any) ([]byte, error) {
+	buf := bytes.NewBuffer(b)
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// appendDocument writes d: the members JSON:API defines, in the order a reader expects
+// them, resource objects by appendTo and the rest by encoding/json.
+func appendDocument(b []byte, d *Document) ([]byte, error) {
+	b = append(b, `{"jsonapi":{"version":"1.1"}`...)
+	var err error
+	switch data := d.Data.(type) {
+	case nil:
+	case *Object:
+		b = append(b, `,"data":`...)
+		if b, err = data.appendTo(b); err != nil {
+			return nil, err
+		}
+	case []*Object:
+		b = append(b, `,"data":`...)
+		if b, err = appendObjects(b, data); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range []struct {
+		name string
+		v    any
+		set  bool
+	}{
+		{"errors", d.Errors, len(d.Errors) > 0},
+		{"included", nil, d.Included != nil},
+		{"meta", d.Meta, len(d.Meta) > 0},
+		{"links", d.Links, len(d.Links) > 0},
+	} {
+		if !m.set {
+			continue
+		}
+		b = append(b, `,"`+m.name+`":`...)
+		if m.name == "included" {
+			b, err = appendObjects(b, d.Included)
+		} else {
+			b, err = appendMarshaled(b, m.v)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+func appendObjects(b []byte, rs []*Object) ([]byte, error) {
+	b = append(b, '[')
+	var err error
+	for i, r := range rs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if b, err = r.appendTo(b); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, ']'), nil
+}
