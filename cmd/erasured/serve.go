@@ -43,7 +43,7 @@ type Main struct {
 
 func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string) (*Main, error) {
 	m := &Main{stdout: stdout, log: slog.New(slog.NewJSONHandler(stderr, nil))}
-	f := newFlags("serve", stderr, getenv)
+	f := newFlags("serve", getenv)
 	f.StringVar(&m.addr, "addr", ":8080", "address to listen on")
 	f.fromEnv("addr", "ERASURED_ADDR")
 	dbURL := f.databaseURL()
