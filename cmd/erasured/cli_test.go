@@ -54,7 +54,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		t.Fatal(err)
 	}
 	flagsOf := map[string][]string{
-		"serve":       {"--addr", "--database-url", "--erasure-services", "--key-cache-ttl"},
+		"serve":       {"--addr", "--database-url", "--erasure-services", "--first-key-file", "--key-cache-ttl"},
 		"migrate":     {"--database-url"},
 		"keys create": {"--name", "--email", "--store", "--scopes", "--database-url"},
 		"export":      {"--type", "--filter", "--format", "--server", "--token-file", "--store", "--database-url"},

@@ -28,6 +28,7 @@ type Main struct {
 	erasureServices []string
 	erasureLease    time.Duration
 	erasurePoll     time.Duration
+	firstKeyFile    string
 	stdout          io.Writer
 	log             *slog.Logger
 
@@ -74,6 +75,8 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	f.fromEnv("erasure-lease", "ERASURED_ERASURE_LEASE")
 	f.DurationVar(&m.erasurePoll, "erasure-poll", time.Second, "how often the erasure worker looks for new erasure requests when it has none")
 	f.fromEnv("erasure-poll", "ERASURED_ERASURE_POLL")
+	f.StringVar(&m.firstKeyFile, "first-key-file", "", "also write the API key that a database without keys gets on start to this file (mode 0600), for a container whose log is no place for it")
+	f.fromEnv("first-key-file", "ERASURED_FIRST_KEY_FILE")
 	if err := f.parse(args); err != nil {
 		return nil, err
 	}
@@ -209,18 +212,27 @@ func (m *Main) firstKey(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The file first: should the key not be stored, the next start makes another and
+	// writes it over this one, while a key stored but not written would be lost.
+	kept := "It is shown only this once; keep it"
+	if m.firstKeyFile != "" {
+		if err := writeKeyFile(m.firstKeyFile, token); err != nil {
+			return fmt.Errorf("--first-key-file: %w", err)
+		}
+		kept = "It is also in " + m.firstKeyFile
+	}
 	if err := m.db.CreateKey(ctx, key); err != nil {
 		return err
 	}
 	fmt.Fprintf(m.stdout, `
 erasured: this database had no API key, so one was made for store "default" with every scope.
-It is shown only this once; keep it:
+%s:
 
     %s
 
 Try:  curl -H 'Authorization: Bearer %s' http://localhost%s/v2/personal-data/erasure-requests
 
-`, token, token, portOf(m.addr))
+`, kept, token, token, portOf(m.addr))
 	return nil
 }
 
