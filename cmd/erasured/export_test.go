@@ -211,6 +211,23 @@ func TestExportModesAgree(t *testing.T) {
 		Status: &completed, PartialFailures: []erasured.PartialFailure{{Service: "crm", Message: "timeout"}}}); err != nil {
 		t.Fatal(err)
 	}
+	// The erasure worker completes every request it finds, the seeded ones too: the
+	// exports start once it has done them all, lest one of them see a record that the
+	// other sees completed.
+	raw := storagetest.SQL(t, dbURL)
+	for deadline := time.Now().Add(time.Minute); ; {
+		var todo int
+		if err := raw.Get(&todo, `SELECT COUNT(*) FROM erasure_requests WHERE requests_erased_at IS NULL`); err != nil {
+			t.Fatal(err)
+		}
+		if todo == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d erasure requests still wait for the erasure worker", todo)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	for _, format := range []string{"ndjson", "csv"} {
 		var viaAPI, viaDB, stderr bytes.Buffer
 		for _, c := range []struct {
