@@ -27,7 +27,7 @@ func migrate(ctx context.Context, args []string, stderr io.Writer, getenv func(s
 	return db.Close()
 }
 
-func createKey(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+func createKey(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
 	f := newFlags("keys create", getenv)
 	dbURL := f.databaseURL()
 	name := f.String("name", "", "who or what uses the key (recorded as the initiator of its erasure requests)")

@@ -73,7 +73,8 @@ func TestEveryCommandHasHelp(t *testing.T) {
 			}
 			continue
 		}
-		if !strings.HasPrefix(string(out), "Usage: erasured "+c.name+" ") || !strings.Contains(string(out), capitalize(c.summary)) {
+		usage, _, _ := strings.Cut(string(out), "\n")
+		if usage != strings.TrimSpace("Usage: erasured "+c.name+" "+c.synopsis) || !strings.Contains(string(out), capitalize(c.summary)) {
 			t.Errorf("erasured %v:\n%s", args, out)
 		}
 		for _, f := range flagsOf[c.name] {

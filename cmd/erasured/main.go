@@ -93,7 +93,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	case "migrate":
 		return migrate(ctx, args, stderr, getenv)
 	case "keys":
-		return keys(ctx, args, stdout, stderr, getenv)
+		return keys(ctx, args, stdout, getenv)
 	case "export":
 		return export(ctx, args, stdout, stderr, getenv)
 	case "healthcheck":
@@ -149,13 +149,13 @@ environment variable that its help names; a flag on the command line wins.
 }
 
 // keys dispatches the commands of the keys group.
-func keys(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+func keys(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("keys needs a command:\n\n%s", groupHelp("keys"))
 	}
 	switch args[0] {
 	case "create":
-		return createKey(ctx, args[1:], stdout, stderr, getenv)
+		return createKey(ctx, args[1:], stdout, getenv)
 	case "-h", "-help", "--help", "help":
 		return helpText(groupHelp("keys"))
 	}
@@ -294,7 +294,7 @@ func (f *flags) help() string {
 	name := strings.TrimPrefix(f.Name(), "erasured ")
 	c, _ := lookup(name)
 	var b strings.Builder
-	fmt.Fprintf(&b, "Usage: erasured %s %s\n\n%s.\n", name, c.synopsis, capitalize(c.summary))
+	fmt.Fprintf(&b, "%s\n\n%s.\n", strings.TrimSpace("Usage: erasured "+name+" "+c.synopsis), capitalize(c.summary))
 	first := true
 	f.VisitAll(func(fl *flag.Flag) {
 		if first {
