@@ -15,9 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
-
 	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/filters"
 	"github.com/erasured/erasured/pagination"
@@ -107,14 +104,15 @@ type source interface {
 }
 
 func export(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	f := newFlags("export", stderr, getenv)
+	f := newFlags("export", getenv)
 	typeName := f.String("type", "", "what to export: erasure_request or requests")
 	filter := f.String("filter", "", "only the records that match, as the filter query parameter writes it")
 	format := f.String("format", "ndjson", "ndjson (one JSON object per line: id and attributes) or csv (with a header row)")
-	server := f.String("server", "", "read through the API of the server at this URL, e.g. https://erasure.example.com")
+	server := f.String("server", "", "read through the API of the server at this URL, e.g. https://erasure.example.com, "+
+		"with the API key (the type's read scope) in the environment variable ERASURED_TOKEN or in --token-file")
 	f.fromEnv("server", "ERASURED_SERVER")
-	token := f.String("token", "", "API key for --server, with the type's read scope")
-	f.fromEnv("token", "ERASURED_TOKEN")
+	tokenFile := f.String("token-file", "", "read the API key for --server from this file, instead of ERASURED_TOKEN")
+	f.fromEnv("token-file", "ERASURED_TOKEN_FILE")
 	dbURL := f.databaseURL()
 	store := f.String("store", "", "the store to export, when reading the database directly")
 	f.fromEnv("store", "ERASURED_STORE")
@@ -131,10 +129,11 @@ func export(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 
 	var src source
 	if *server != "" {
-		if *token == "" {
-			return errors.New("--server needs --token (or ERASURED_TOKEN)")
+		token, err := apiToken(*tokenFile, getenv)
+		if err != nil {
+			return err
 		}
-		s, err := newHTTPSource(*server, *token, typ, *typeName, *filter)
+		s, err := newHTTPSource(*server, token, typ, *typeName, *filter)
 		if err != nil {
 			return err
 		}
@@ -160,6 +159,31 @@ func export(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	return writeExport(ctx, src, typ, *format, stdout, stderr)
 }
 
+// apiToken returns the API key for --server: the contents of tokenFile when there is
+// one, else ERASURED_TOKEN. There is no flag that takes the key itself: every user of
+// the machine can read a command line (ps, /proc), and shells keep it in their history.
+func apiToken(tokenFile string, getenv func(string) string) (string, error) {
+	fromEnv := getenv("ERASURED_TOKEN")
+	if tokenFile == "" {
+		if fromEnv == "" {
+			return "", errors.New("--server needs an API key: set ERASURED_TOKEN, or give --token-file")
+		}
+		return fromEnv, nil
+	}
+	if fromEnv != "" {
+		return "", errors.New("ERASURED_TOKEN and --token-file both give an API key: give one")
+	}
+	b, err := os.ReadFile(tokenFile)
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %w", err)
+	}
+	token := strings.TrimSpace(string(b))
+	if token == "" {
+		return "", fmt.Errorf("--token-file: %s is empty", tokenFile)
+	}
+	return token, nil
+}
+
 // runExport writes every record of src to stdout, flushing after each page, with a
 // progress bar on stderr when stderr is a terminal.
 func writeExport(ctx context.Context, src source, typ exportType, format string, stdout, stderr io.Writer) error {
@@ -172,21 +196,11 @@ func writeExport(ctx context.Context, src source, typ exportType, format string,
 		}
 		w = cw
 	}
-	var bar *progressbar.ProgressBar
-	done := int64(0)
+	bar := startProgress(stderr)
 	for {
 		page, more, err := src.next(ctx)
 		if err != nil {
 			return err
-		}
-		if bar == nil && isTerminal(stderr) {
-			n, estimated := src.total()
-			desc := "exporting"
-			if estimated {
-				desc = "exporting (about)"
-			}
-			bar = progressbar.NewOptions64(int64(n), progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription(desc),
-				progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionThrottle(200*time.Millisecond))
 		}
 		for _, r := range page {
 			if err := w.write(r); err != nil {
@@ -196,28 +210,14 @@ func writeExport(ctx context.Context, src source, typ exportType, format string,
 		if err := w.flush(); err != nil {
 			return fmt.Errorf("write: %w", err)
 		}
-		if bar != nil {
-			done += int64(len(page))
-			if done > bar.GetMax64() {
-				bar.ChangeMax64(done) // the total was an estimate, or records were added
-			}
-			_ = bar.Set64(done) // drawing on a terminal; nothing to do if it fails
-		}
+		n, estimated := src.total()
+		bar.page(len(page), n, estimated)
 		if !more {
 			break
 		}
 	}
-	if bar != nil {
-		bar.ChangeMax64(done)
-		_ = bar.Finish()
-		fmt.Fprintln(stderr)
-	}
+	bar.finish()
 	return nil
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 type recordWriter interface {

@@ -6,6 +6,8 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -140,7 +142,7 @@ func TestExportWhileOthersWrite(t *testing.T) {
 				name string
 				args []string
 			}{
-				{"server", []string{"--server", "http://" + m.Addr(), "--token", token}},
+				{"server", []string{"--server", "http://" + m.Addr()}},
 				{"database", []string{"--database-url", dbURL, "--store", "default"}},
 			} {
 				for _, format := range []string{"ndjson", "csv"} {
@@ -148,7 +150,7 @@ func TestExportWhileOthersWrite(t *testing.T) {
 					created := churn(t, m.db, "default", existing, stop)
 					var stdout, stderr bytes.Buffer
 					err := run(context.Background(), append([]string{"export", "--type", "erasure_request", "--format", format}, mode.args...),
-						&stdout, &stderr, env(nil))
+						&stdout, &stderr, env(map[string]string{"ERASURED_TOKEN": token}))
 					close(stop)
 					if err != nil {
 						t.Fatalf("%s %s: %v: %s", mode.name, format, err, stderr.String())
@@ -225,11 +227,11 @@ func TestExportModesAgree(t *testing.T) {
 			out  *bytes.Buffer
 			args []string
 		}{
-			{&viaAPI, []string{"--server", "http://" + m.Addr(), "--token", token}},
+			{&viaAPI, []string{"--server", "http://" + m.Addr()}},
 			{&viaDB, []string{"--database-url", dbURL, "--store", "default"}},
 		} {
 			args := append([]string{"export", "--type", "erasure_request", "--format", format, "--filter", "ge(created_at,2000-01-01T00:00:00Z)"}, c.args...)
-			if err := run(context.Background(), args, c.out, &stderr, env(nil)); err != nil {
+			if err := run(context.Background(), args, c.out, &stderr, env(map[string]string{"ERASURED_TOKEN": token})); err != nil {
 				t.Fatalf("%v: %v", c.args, err)
 			}
 		}
@@ -276,26 +278,70 @@ func TestExportErrors(t *testing.T) {
 	m, out := start(t, nil, map[string]string{"DATABASE_URL": dbURL})
 	token := tokenRE.FindString(out.String())
 	server := "http://" + m.Addr()
+	withToken := map[string]string{"ERASURED_TOKEN": token}
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	emptyFile := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(emptyFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		args []string
+		env  map[string]string
 		want string
 	}{
-		{[]string{"--type", "people", "--server", server, "--token", token}, "--type must be"},
-		{[]string{"--type", "erasure_request", "--format", "xml", "--server", server, "--token", token}, "--format must be"},
-		{[]string{"--type", "erasure_request", "--server", server}, "--token"},
-		{[]string{"--type", "erasure_request", "--server", "ftp://x", "--token", token}, "--server must be"},
-		{[]string{"--type", "erasure_request", "--database-url", dbURL}, "--store"},
-		{[]string{"--type", "erasure_request", "--database-url", dbURL, "--store", "s", "--filter", "eq(colour,red)"}, "unknown attribute"},
+		{[]string{"--type", "people", "--server", server}, withToken, "--type must be"},
+		{[]string{"--type", "erasure_request", "--format", "xml", "--server", server}, withToken, "--format must be"},
+		{[]string{"--type", "erasure_request", "--server", server}, nil, "set ERASURED_TOKEN, or give --token-file"},
+		// A key on the command line would show in ps: there is no flag for it.
+		{[]string{"--type", "erasure_request", "--server", server, "--token", token}, nil, "flag provided but not defined: -token"},
+		{[]string{"--type", "erasure_request", "--server", server, "--token-file", tokenFile}, withToken, "give one"},
+		{[]string{"--type", "erasure_request", "--server", server, "--token-file", emptyFile}, nil, "is empty"},
+		{[]string{"--type", "erasure_request", "--server", server, "--token-file", emptyFile + ".missing"}, nil, "no such file"},
+		{[]string{"--type", "erasure_request", "--server", "ftp://x"}, withToken, "--server must be"},
+		{[]string{"--type", "erasure_request", "--database-url", dbURL}, nil, "--store"},
+		{[]string{"--type", "erasure_request", "--database-url", dbURL, "--store", "s", "--filter", "eq(colour,red)"}, nil, "unknown attribute"},
 		// The server's own words reach the user.
-		{[]string{"--type", "erasure_request", "--server", server, "--token", token, "--filter", "eq(colour,red)"},
+		{[]string{"--type", "erasure_request", "--server", server, "--filter", "eq(colour,red)"}, withToken,
 			`400 Bad Request: unknown attribute "colour"`},
-		{[]string{"--type", "erasure_request", "--server", server, "--token", "erd_wrong"}, "401 Unauthorized"},
-		{[]string{"--type", "erasure_request", "--server", "http://127.0.0.1:1", "--token", token}, "connect"},
+		{[]string{"--type", "erasure_request", "--server", server}, map[string]string{"ERASURED_TOKEN": "erd_wrong"}, "401 Unauthorized"},
+		{[]string{"--type", "erasure_request", "--server", "http://127.0.0.1:1"}, withToken, "connect"},
 	} {
 		var stdout, stderr bytes.Buffer
-		err := run(context.Background(), append([]string{"export"}, c.args...), &stdout, &stderr, env(nil))
+		err := run(context.Background(), append([]string{"export"}, c.args...), &stdout, &stderr, env(c.env))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%v: got %v, want an error saying %q", c.args, err, c.want)
+			t.Errorf("%v %v: got %v, want an error saying %q", c.args, c.env, err, c.want)
+		}
+	}
+}
+
+// The API key may come from a file (--token-file or ERASURED_TOKEN_FILE), such as a
+// mounted secret, trailing newline and all.
+func TestExportTokenFile(t *testing.T) {
+	t.Parallel()
+	dbURL := storagetest.URL(t, "sqlite")
+	m, out := start(t, nil, map[string]string{"DATABASE_URL": dbURL})
+	seedErasures(t, dbURL, "default", 3)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(tokenRE.FindString(out.String())+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+	}{
+		{[]string{"--token-file", tokenFile}, nil},
+		{nil, map[string]string{"ERASURED_TOKEN_FILE": tokenFile}},
+	} {
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"export", "--type", "erasure_request", "--server", "http://" + m.Addr()}, c.args...)
+		if err := run(context.Background(), args, &stdout, &stderr, env(c.env)); err != nil {
+			t.Fatalf("%v %v: %v", c.args, c.env, err)
+		}
+		if n := strings.Count(stdout.String(), "\n"); n != 3 {
+			t.Errorf("%v %v: %d records exported, want 3", c.args, c.env, n)
 		}
 	}
 }

@@ -4,105 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/erasured/erasured/storage/storagetest"
 )
-
-// pgCluster is a throwaway PostgreSQL cluster of the machine's own binaries, on its own
-// port and data directory, so a test can stop and start it without touching the shared
-// server.
-type pgCluster struct {
-	t    *testing.T
-	bin  string
-	dir  string
-	port int
-}
-
-func pgBinDir(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("pg_config", "--bindir").Output()
-	if err == nil {
-		return strings.TrimSpace(string(out))
-	}
-	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	if len(matches) == 0 {
-		t.Fatal("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
-	}
-	return filepath.Dir(matches[len(matches)-1])
-}
-
-func newCluster(t *testing.T) *pgCluster {
-	t.Helper()
-	// PostgreSQL refuses to run as root, so as root the cluster belongs to postgres, and
-	// its directory must be one that user can reach.
-	dir, err := os.MkdirTemp("", "erasured-pg-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &pgCluster{t: t, bin: pgBinDir(t), dir: dir, port: ln.Addr().(*net.TCPAddr).Port}
-	ln.Close()
-	if os.Geteuid() == 0 {
-		c.run("chown", "postgres:postgres", dir)
-	}
-	c.pg("initdb", "-D", filepath.Join(dir, "data"), "-A", "trust", "-U", "postgres", "--no-sync", "--no-instructions")
-	c.start()
-	t.Cleanup(func() { c.pgQuiet("pg_ctl", "-D", filepath.Join(dir, "data"), "-m", "immediate", "-w", "stop") })
-	return c
-}
-
-func (c *pgCluster) url() string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)
-}
-
-func (c *pgCluster) start() {
-	c.pg("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-l", filepath.Join(c.dir, "log"), "-w",
-		"-o", fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s -c fsync=off", c.port, c.dir), "start")
-}
-
-func (c *pgCluster) stop() {
-	c.pg("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", "fast", "-w", "stop")
-}
-
-func (c *pgCluster) pg(name string, args ...string) {
-	c.t.Helper()
-	if out, err := c.command(name, args...).CombinedOutput(); err != nil {
-		c.t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-	}
-}
-
-func (c *pgCluster) pgQuiet(name string, args ...string) { _ = c.command(name, args...).Run() }
-
-func (c *pgCluster) command(name string, args ...string) *exec.Cmd {
-	path := filepath.Join(c.bin, name)
-	if os.Geteuid() == 0 {
-		return exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
-	}
-	return exec.Command(path, args...)
-}
-
-func (c *pgCluster) run(name string, args ...string) {
-	c.t.Helper()
-	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-		c.t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-	}
-}
 
 // TestDatabaseOutage stops PostgreSQL under steady create-and-list load: every request
 // answers 503 quickly (no hangs, no 500s, no panics), /readyz fails, and after the
@@ -110,14 +21,14 @@ func (c *pgCluster) run(name string, args ...string) {
 // acknowledged create stored exactly once.
 func TestDatabaseOutage(t *testing.T) {
 	t.Parallel()
-	pg := newCluster(t)
+	pg := storagetest.NewCluster(t)
 	var keyOut strings.Builder
 	if err := run(context.Background(), []string{"keys", "create", "--name", "load", "--email", "l@example.com", "--store", "s",
-		"--scopes", "erasure_requests:read,erasure_requests:write", "--database-url", pg.url()}, &keyOut, io.Discard, env(nil)); err != nil {
+		"--scopes", "erasure_requests:read,erasure_requests:write", "--database-url", pg.URL()}, &keyOut, io.Discard, env(nil)); err != nil {
 		t.Fatal(err)
 	}
 	token := strings.TrimSpace(keyOut.String())
-	p := startProcess(t, "--database-url", pg.url(), "--request-timeout", "2s")
+	p := startProcess(t, "--database-url", pg.URL(), "--request-timeout", "2s")
 	base := "http://" + p.addr
 
 	type outcome struct {
@@ -186,13 +97,13 @@ func TestDatabaseOutage(t *testing.T) {
 	setPhase := func(s string) { mu.Lock(); phase = s; mu.Unlock() }
 
 	time.Sleep(time.Second)
-	pg.stop()
+	pg.Stop(t)
 	setPhase("down")
 	time.Sleep(2 * time.Second)
 	if status, _, err := send("GET", "/readyz", ""); err != nil || status != http.StatusServiceUnavailable {
 		t.Errorf("/readyz with the database down: %d %v", status, err)
 	}
-	pg.start()
+	pg.Start(t)
 	setPhase("after")
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -237,7 +148,7 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Errorf("the server logged: %v", bad)
 	}
 
-	db, err := sqlx.Open("postgres", pg.url())
+	db, err := sqlx.Open("postgres", pg.URL())
 	if err != nil {
 		t.Fatal(err)
 	}

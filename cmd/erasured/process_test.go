@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -21,19 +20,36 @@ import (
 	"github.com/erasured/erasured/storage/storagetest"
 )
 
-// binary builds erasured once per test binary run, for tests that need a real process.
-var binary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "erasured-bin")
-	if err != nil {
-		return "", err
+// built is the erasured binary that the tests that need a real process share: built
+// once, on first use, as the image's Dockerfile builds it, and removed by TestMain.
+var built struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+func binary() (string, error) {
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "erasured-bin"); built.err != nil {
+			return
+		}
+		// TestDockerfile runs it as the image's user, who must be able to reach it.
+		if built.err = os.Chmod(built.dir, 0o755); built.err != nil {
+			return
+		}
+		built.path, built.err = buildAsTheImage(built.dir)
+	})
+	return built.path, built.err
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
 	}
-	path := filepath.Join(dir, "erasured")
-	out, err := exec.Command("go", "build", "-o", path, ".").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return path, nil
-})
+	os.Exit(code)
+}
 
 // process is erasured running as its own process.
 type process struct {

@@ -33,6 +33,7 @@ type Main struct {
 	erasureLease    time.Duration
 	erasurePoll     time.Duration
 	vacuumInterval  time.Duration
+	firstKeyFile    string
 	stdout          io.Writer
 	log             *slog.Logger
 
@@ -49,7 +50,7 @@ type Main struct {
 
 func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string) (*Main, error) {
 	m := &Main{stdout: stdout, log: slog.New(slog.NewJSONHandler(stderr, nil))}
-	f := newFlags("serve", stderr, getenv)
+	f := newFlags("serve", getenv)
 	f.StringVar(&m.addr, "addr", ":8080", "address to listen on")
 	f.fromEnv("addr", "ERASURED_ADDR")
 	dbURL := f.databaseURL()
@@ -84,6 +85,8 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	f.fromEnv("erasure-poll", "ERASURED_ERASURE_POLL")
 	f.DurationVar(&m.vacuumInterval, "vacuum-interval", 2*time.Minute, "PostgreSQL: the least time between two vacuums that take erased and deleted data out of the database's pages; an erasure waits at most this long for the next")
 	f.fromEnv("vacuum-interval", "ERASURED_VACUUM_INTERVAL")
+	f.StringVar(&m.firstKeyFile, "first-key-file", "", "also write the API key that a database without keys gets on start to this file (mode 0600), for a container whose log is no place for it")
+	f.fromEnv("first-key-file", "ERASURED_FIRST_KEY_FILE")
 	if err := f.parse(args); err != nil {
 		return nil, err
 	}
@@ -246,18 +249,27 @@ func (m *Main) firstKey(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The file first: should the key not be stored, the next start makes another and
+	// writes it over this one, while a key stored but not written would be lost.
+	kept := "It is shown only this once; keep it"
+	if m.firstKeyFile != "" {
+		if err := writeKeyFile(m.firstKeyFile, token); err != nil {
+			return fmt.Errorf("--first-key-file: %w", err)
+		}
+		kept = "It is also in " + m.firstKeyFile
+	}
 	if err := m.db.CreateKey(ctx, key); err != nil {
 		return err
 	}
 	fmt.Fprintf(m.stdout, `
 erasured: this database had no API key, so one was made for store "default" with every scope.
-It is shown only this once; keep it:
+%s:
 
     %s
 
 Try:  curl -H 'Authorization: Bearer %s' http://localhost%s/v2/personal-data/erasure-requests
 
-`, token, token, portOf(m.addr))
+`, kept, token, token, portOf(m.addr))
 	return nil
 }
 

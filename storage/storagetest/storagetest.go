@@ -4,9 +4,17 @@
 // (rows of tables storage has no methods for yet, what a column really holds) it opens
 // plain connections to the same database.
 //
-// PostgreSQL tests never skip: when the server at ERASURED_TEST_POSTGRES (default
-// postgres://postgres@127.0.0.1:5432/test?sslmode=disable) cannot be reached they fail,
-// so a green run always means both stores were tested.
+// The PostgreSQL tests use the server at ERASURED_TEST_POSTGRES when it is set; otherwise
+// the machine's server, postgres://postgres@127.0.0.1:5432/test?sslmode=disable, when
+// anything answers on that port; otherwise a throwaway cluster that the test process
+// starts on first use with the machine's own initdb and pg_ctl (see Cluster) and that ends
+// with the process. Each test process (one per package under go test ./...) that needs
+// PostgreSQL starts its own, so packages tested in parallel share nothing; initdb and a
+// start cost a second or two per package.
+//
+// PostgreSQL tests never skip: when the server cannot be reached, or there is none and
+// no binaries to start one, they fail and say why, so a green run always means both
+// stores were tested.
 package storagetest
 
 import (
@@ -15,10 +23,13 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,13 +43,47 @@ import (
 // Kinds are the stores every storage test runs against.
 var Kinds = []string{"sqlite", "postgres"}
 
-// PostgresURL is the server the PostgreSQL tests use.
-func PostgresURL() string {
-	if u := os.Getenv("ERASURED_TEST_POSTGRES"); u != "" {
-		return u
+// machineServer is the PostgreSQL server that the machine runs, with the database
+// test, trust authentication on loopback.
+const machineServer = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// PostgresURL is the server the PostgreSQL tests use: ERASURED_TEST_POSTGRES, the
+// machine's server, or this process's own cluster, started on the first call. It fails
+// the test when it can start none.
+func PostgresURL(tb testing.TB) string {
+	tb.Helper()
+	s, err := postgresServer()
+	if err != nil {
+		tb.Fatalf("storagetest: %v", err)
 	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	return s.url
 }
+
+// server is the PostgreSQL server of this test process.
+type server struct {
+	url string
+	// cluster, when the process started one, is held here for as long as the process
+	// lives: a Cluster that nothing refers to any more would have its reaper's pipe
+	// closed by the garbage collector, and the reaper would remove it.
+	cluster *Cluster
+}
+
+// postgresServer chooses the server once per test process. The cluster it may start
+// lives as long as the process; its reaper removes it when the process ends.
+var postgresServer = sync.OnceValues(func() (server, error) {
+	if u := os.Getenv("ERASURED_TEST_POSTGRES"); u != "" {
+		return server{url: u}, nil
+	}
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:5432", 2*time.Second); err == nil {
+		c.Close()
+		return server{url: machineServer}, nil
+	}
+	c, err := startCluster()
+	if err != nil {
+		return server{}, fmt.Errorf("nothing answers on 127.0.0.1:5432 and ERASURED_TEST_POSTGRES is unset, so the PostgreSQL tests start a cluster of their own, and cannot: %w", err)
+	}
+	return server{url: c.URL(), cluster: c}, nil
+})
 
 // URL returns the URL of a new, empty database of the given kind ("sqlite" or
 // "postgres"), removed when the test ends. Several processes or pools may open it.
@@ -56,8 +101,32 @@ func URL(tb testing.TB, kind string) string {
 
 func postgresSchema(tb testing.TB) string {
 	tb.Helper()
-	base := PostgresURL()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	return throwaway(tb, "CREATE SCHEMA %s", "DROP SCHEMA %s CASCADE", func(u *url.URL, name string) {
+		q := u.Query()
+		q.Set("search_path", name)
+		u.RawQuery = q.Encode()
+	})
+}
+
+// PostgresDatabase returns the URL of a new, empty PostgreSQL database on the test
+// server, dropped when the test ends. It is for tests that a schema of their own does
+// not isolate: what they watch is per database, as the oldest open transaction that
+// VACUUM must respect, or they install extensions, which are per database too.
+func PostgresDatabase(tb testing.TB) string {
+	tb.Helper()
+	// template0, which takes no connections, so that a session on template1 cannot make
+	// the copy fail; FORCE ends the sessions that the test's pools may still have open.
+	return throwaway(tb, "CREATE DATABASE %s TEMPLATE template0", "DROP DATABASE %s WITH (FORCE)",
+		func(u *url.URL, name string) { u.Path = "/" + name })
+}
+
+// throwaway creates a schema or a database of a new name on the test server with create
+// (a statement with %s for the name), drops it with drop when the test ends, and returns
+// the server's URL that place makes the new one's.
+func throwaway(tb testing.TB, create, drop string, place func(u *url.URL, name string)) string {
+	tb.Helper()
+	base := PostgresURL(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	admin, err := sqlx.Open("postgres", base)
 	if err != nil {
@@ -65,20 +134,20 @@ func postgresSchema(tb testing.TB) string {
 	}
 	if err := admin.PingContext(ctx); err != nil {
 		admin.Close()
-		tb.Fatalf("storagetest: PostgreSQL at %s is unreachable (%v); start it (pg_ctlcluster --skip-systemctl-redirect 15 main start) or set ERASURED_TEST_POSTGRES", base, err)
+		tb.Fatalf("storagetest: PostgreSQL at %s is unreachable (%v); start it, or set ERASURED_TEST_POSTGRES to a server that answers", base, err)
 	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	schema := "test_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+	name := "test_" + hex.EncodeToString(b)
+	if _, err := admin.ExecContext(ctx, fmt.Sprintf(create, name)); err != nil {
 		admin.Close()
-		tb.Fatalf("storagetest: create schema: %v", err)
+		tb.Fatalf("storagetest: %s: %v", fmt.Sprintf(create, name), err)
 	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Errorf("storagetest: drop schema %s: %v", schema, err)
+		if _, err := admin.ExecContext(ctx, fmt.Sprintf(drop, name)); err != nil {
+			tb.Errorf("storagetest: %s: %v", fmt.Sprintf(drop, name), err)
 		}
 		admin.Close()
 	})
@@ -86,9 +155,7 @@ func postgresSchema(tb testing.TB) string {
 	if err != nil {
 		tb.Fatalf("storagetest: %v", err)
 	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
+	place(u, name)
 	return u.String()
 }
 
