@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -189,5 +192,25 @@ func TestErasureFlags(t *testing.T) {
 	}
 	if m, err := newMain(nil, &bytes.Buffer{}, &bytes.Buffer{}, env(map[string]string{"ERASURED_VACUUM_INTERVAL": "30s"})); err != nil || m.vacuumInterval != 30*time.Second {
 		t.Errorf("ERASURED_VACUUM_INTERVAL=30s: %v", err)
+	}
+}
+
+// TestBuildInfoMetric: /metrics says which build serves, as erasured version does.
+func TestBuildInfoMetric(t *testing.T) {
+	t.Parallel()
+	m, _ := start(t, nil, map[string]string{"DATABASE_URL": storagetest.URL(t, "sqlite")})
+	resp, err := http.Get("http://" + m.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	version, revision := buildVersion()
+	want := fmt.Sprintf(`erasured_build_info{goversion=%q,revision=%q,version=%q} 1`, runtime.Version(), revision, version)
+	if !strings.Contains(string(body), want) {
+		t.Errorf("no %s in /metrics", want)
 	}
 }

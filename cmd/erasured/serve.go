@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -139,7 +140,14 @@ func (m *Main) Run(ctx context.Context) error {
 		Name: "erasured_erasures_unreadable_total",
 		Help: "Erasure requests the erasure worker skipped because a stored value of theirs could not be read; each is tried again after its lease, and needs repair in the database.",
 	})
-	m.srv.MustRegister(unreadable)
+	version, revision := buildVersion()
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "erasured_build_info",
+		Help:        "Always 1; its labels are the version and the VCS revision this binary was built from.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version()},
+	})
+	build.Set(1)
+	m.srv.MustRegister(unreadable, build)
 	m.server = &http.Server{
 		Handler:           m.srv,
 		ReadHeaderTimeout: 5 * time.Second,
