@@ -111,6 +111,8 @@ trap cleanup EXIT
 psql_in() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 sql() { psql_in "$database" "$1"; }
 calc() { awk "BEGIN { print $1 }"; }
+# commas N: N with thousands separators, whatever the locale.
+commas() { sed ':a; s/\B[0-9]\{3\}\>/,&/; ta' <<<"$1"; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 load_before=$(loadavg)
 echo "bench: load average before: $load_before, $(nproc) cores"
@@ -325,9 +327,9 @@ path[get]="/$get_id"
 path[post]=""
 label[filtered]="filtered list page"
 label[offset]="offset 10000"
-label[deep]="cursor, $(printf "%'d" "$depth") deep"
+label[deep]="cursor, $(commas "$depth") deep"
 label[first]="cursor, first page"
-label[completed]="by completed_at, $(printf "%'d" "$completed_depth") deep"
+label[completed]="by completed_at, $(commas "$completed_depth") deep"
 label[get]="GET one"
 label[post]="POST"
 names=(filtered offset deep first completed get post) # post last in each round: its rows are cleared after it
@@ -519,7 +521,7 @@ row() {
 	printf '%-28s %-13s %9.0f %9.2f %9.2f %10s%s\n' "$4" "$3" "$rps" "$p50" "$p99" "$ratio" "$errors"
 }
 echo
-echo "PostgreSQL: $(printf "%'d" "$rows") erasure requests ($(printf "%'d" "$store_rows") in store-0); $connections connections, $threads threads; medians of $rounds rounds of ${duration}s"
+echo "PostgreSQL: $(commas "$rows") erasure requests ($(commas "$store_rows") in store-0); $connections connections, $threads threads; medians of $rounds rounds of ${duration}s"
 printf '%-28s %-13s %9s %9s %9s %10s\n' request contender req/s "p50 ms" "p99 ms" "erasured /"
 for name in "${names[@]}"; do
 	e=$(median postgres "$name" erasured rps)
@@ -536,7 +538,7 @@ done
 printf 'export of %d rows: %.1f s, %.1f MB resident at most\n' "$exported" "$export_s" "$(calc "$export_rss / 1024")"
 printf 'export through the API of the %d CREATED requests of store-0: %.1f s\n' "$filtered_exported" "$filtered_export_s"
 echo
-echo "SQLite: $(printf "%'d" "$rows") erasure requests ($(printf "%'d" "$sqlite_store") in store-0); medians of $rounds rounds of ${duration}s"
+echo "SQLite: $(commas "$rows") erasure requests ($(commas "$sqlite_store") in store-0); medians of $rounds rounds of ${duration}s"
 printf '%-28s %-13s %9s %9s %9s\n' request contender req/s "p50 ms" "p99 ms"
 row sqlite filtered erasured "filtered list page"
 row sqlite first erasured "cursor, first page"
@@ -545,10 +547,10 @@ printf 'server resident memory under load: %.1f MB at most on PostgreSQL, %.1f M
 	"$(calc "${rss_max[postgres]} / 1024")" "$(calc "${rss_max[sqlite]} / 1024")"
 if [ "$big" = 1 ]; then
 	echo
-	echo "PostgreSQL, a big store: $(printf "%'d" "$big_rows") erasure requests ($(printf "%'d" "$big_store") in store-0); medians of $rounds rounds"
+	echo "PostgreSQL, a big store: $(commas "$big_rows") erasure requests ($(commas "$big_store") in store-0); medians of $rounds rounds"
 	printf '%-28s %-13s %9s %9s %9s\n' request contender req/s "p50 ms" "p99 ms"
-	row big broad erasured "eq(status,pending): $(printf "%'d" "$broad_n")"
-	row big narrow erasured "4-row filter: $(printf "%'d" "$narrow_n")"
+	row big broad erasured "eq(status,pending): $(commas "$broad_n")"
+	row big narrow erasured "4-row filter: $(commas "$narrow_n")"
 fi
 
 # The issue's table: measure | figure | goal.
@@ -560,14 +562,14 @@ if [ "$big" = 1 ]; then
 	broad=$(calc "$(median big broad erasured p50) / $(median big narrow erasured p50)")
 	big_figure=$(printf '%.1f× (p50 %.1f ms over %.1f ms; %s and %s matches of %s)' "$broad" \
 		"$(median big broad erasured p50)" "$(median big narrow erasured p50)" \
-		"$(printf "%'d" "$broad_n")" "$(printf "%'d" "$narrow_n")" "$(printf "%'d" "$big_store")")
+		"$(commas "$broad_n")" "$(commas "$narrow_n")" "$(commas "$big_store")")
 else
 	big_figure="not measured: run with --big"
 fi
 sqlite_figure=$(printf '%.3f' "$(calc "$(median sqlite first erasured rps) / $(median postgres first erasured rps)")")
-[ "$sqlite_store" = 900000 ] || sqlite_figure="$sqlite_figure (a store of $(printf "%'d" "$sqlite_store"))"
+[ "$sqlite_store" = 900000 ] || sqlite_figure="$sqlite_figure (a store of $(commas "$sqlite_store"))"
 export_figure=$(printf '%.0f MB; %.1f s in %.0f MB' "$(calc "${rss_max[postgres]} / 1024")" "$export_s" "$(calc "$export_rss / 1024")")
-[ "$exported" = 1000000 ] || export_figure="$export_figure ($(printf "%'d" "$exported") rows)"
+[ "$exported" = 1000000 ] || export_figure="$export_figure ($(commas "$exported") rows)"
 echo
 echo "| measure | figure | goal |"
 echo "|---|---|---|"
