@@ -2,18 +2,20 @@
 // erasured runs for it, as a pgbench script and its variables: so that pgbench measures
 // the database doing exactly the server's work, and nothing else.
 //
-// It makes the same storage calls as the handlers, in the same order (the key look-up
-// of authentication, then the request's own), through a storage.DB whose statement
-// hook records each statement with its arguments. Each call is made once beforehand so
-// that what it caches (a store's estimated size) is cached, as in a running server.
+// It makes the same storage calls as the handlers, in the same order, through a
+// storage.DB whose statement hook records each statement with its arguments. Each call
+// is made once beforehand so that what it caches (a store's estimated size) is cached,
+// as in a running server. The key look-up of authentication is not recorded: the server
+// caches keys (--key-cache-ttl), so a request under load does not look its key up.
 //
 //	go run ./bench/capture --database-url URL --token T --out DIR \
 //	    --filter F --after CURSOR --after-completed CURSOR --id ID
 //
 // For each name (filtered, offset, first, deep, completed, get, post) it writes NAME.sql, with the
 // statements' placeholders $n turned into pgbench variables :pn (NULLs written inline),
-// and NAME.args, one -Dpn=value per line for pgbench. The POST script mints its uuid
-// with one more statement (pgbench cannot make one), which the server does in Go.
+// each statement ending in ";" and a newline, and NAME.args, one -Dpn=value per line for
+// pgbench. The POST script mints its uuid with one more statement (pgbench cannot make
+// one), which the server does in Go. bench/reference reads the same files.
 package main
 
 import (
@@ -78,12 +80,8 @@ func capture(ctx context.Context, dbURL, token, out, filter, after, afterComplet
 	if err != nil {
 		return err
 	}
-	var key *erasured.Key
-	auth := func() error {
-		key, err = db.KeyByToken(ctx, erasured.HashToken(token))
-		return err
-	}
-	if err := auth(); err != nil {
+	key, err := db.KeyByToken(ctx, erasured.HashToken(token))
+	if err != nil {
 		return err
 	}
 	list := func(opts storage.ListOptions) func() (string, error) {
@@ -117,9 +115,6 @@ func capture(ctx context.Context, dbURL, token, out, filter, after, afterComplet
 			return fmt.Errorf("%s: %w", req.name, err)
 		}
 		recorded = nil
-		if err := auth(); err != nil {
-			return err
-		}
 		newID, err := req.run()
 		if err != nil {
 			return fmt.Errorf("%s: %w", req.name, err)
@@ -135,19 +130,15 @@ var placeholder = regexp.MustCompile(`\$([0-9]+)`)
 
 // write saves stmts as NAME.sql and NAME.args. When newID is set, the request created
 // a row: an argument equal to it becomes :id, minted per run of the script, and the
-// statements after the first (the key look-up) run in one transaction, as the
-// server's create does.
+// statements run in one transaction, as the server's create does.
 func write(name string, stmts []statement, newID string) error {
 	var script strings.Builder
 	var vars []string
 	if newID != "" {
-		script.WriteString("SELECT gen_random_uuid() AS id \\gset\n")
+		script.WriteString("SELECT gen_random_uuid() AS id \\gset\nBEGIN;\n")
 	}
 	n := 0
-	for k, st := range stmts {
-		if newID != "" && k == 1 {
-			script.WriteString("BEGIN;\n")
-		}
+	for _, st := range stmts {
 		names := make([]string, len(st.args))
 		for i, a := range st.args {
 			v, null, err := text(a)
