@@ -393,7 +393,7 @@ rm -f "$work/export.ndjson"
 # Through the API, following a filter that matches a third of store-0 to its end.
 echo "bench: exporting store-0's CREATED requests with erasured export --server" >&2
 start=$(date +%s.%N)
-filtered_exported=$("$work/erasured" export --type erasure_request --server "http://127.0.0.1:$port" --token "$token" \
+filtered_exported=$(ERASURED_TOKEN="$token" "$work/erasured" export --type erasure_request --server "http://127.0.0.1:$port" \
 	--filter 'eq(status,CREATED)' | wc -l)
 filtered_export_s=$(calc "$(date +%s.%N) - $start")
 stop erasured
