@@ -179,7 +179,7 @@ func TestVacuumTakesErasedAndDeletedDataOutOfThePages(t *testing.T) {
 		t.Fatalf("erasure: %d requests, %v", n, err)
 	}
 	for _, id := range []string{"delete-1", "delete-long"} {
-		d, err := db.RequestDeletion(ctx, "s", id)
+		d, err := db.RequestDeletion(ctx, "s", id, erasured.Initiator{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -321,7 +321,7 @@ func TestVacuumTakesTurnsAndWaits(t *testing.T) {
 	}
 
 	// A deletion marks the table as an erasure does.
-	d, err := db.RequestDeletion(ctx, "s", "r-kept")
+	d, err := db.RequestDeletion(ctx, "s", "r-kept", erasured.Initiator{})
 	if err != nil {
 		t.Fatal(err)
 	}

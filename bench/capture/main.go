@@ -80,7 +80,7 @@ func capture(ctx context.Context, dbURL, token, out, filter, after, afterComplet
 	}
 	var key *erasured.Key
 	auth := func() error {
-		key, err = db.KeyByToken(ctx, erasured.HashToken(token))
+		key, err = db.KeyByToken(ctx, erasured.HashToken(token), erasured.Now())
 		return err
 	}
 	if err := auth(); err != nil {

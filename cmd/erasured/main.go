@@ -2,8 +2,11 @@
 //
 //	erasured [serve] [flags]     serve the API (the default)
 //	erasured migrate [flags]     bring the database schema up to date and exit
-//	erasured keys create --name N --email E --store S --scopes a,b
+//	erasured keys create --name N --email E --store S --scopes a,b [--expires-in D] [--representation R] [--json]
 //	                             create an API key and print its token, only that
+//	erasured keys list [--json]  show every key, never a token
+//	erasured keys revoke ID      revoke a key and its access tokens
+//	erasured keys rotate ID      print a new token for the key; the old one stops working
 //	erasured export --type T [--filter F] [--format ndjson|csv] [--server URL --token T | --store S]
 //	                             write every matching record to stdout, oldest first
 //
@@ -52,10 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "export":
 		return export(ctx, args, stdout, stderr, getenv)
 	case "keys":
-		if len(args) == 0 || args[0] != "create" {
-			return errors.New("usage: erasured keys create --name N --email E --store S --scopes a,b")
-		}
-		return createKey(ctx, args[1:], stdout, stderr, getenv)
+		return keys(ctx, args, stdout, stderr, getenv)
 	}
 	m, err := newMain(args, stdout, stderr, getenv)
 	if err != nil {

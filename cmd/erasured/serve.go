@@ -33,6 +33,7 @@ type Main struct {
 	erasureLease    time.Duration
 	erasurePoll     time.Duration
 	vacuumInterval  time.Duration
+	logsPurge       time.Duration
 	stdout          io.Writer
 	log             *slog.Logger
 
@@ -84,6 +85,8 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	f.fromEnv("erasure-poll", "ERASURED_ERASURE_POLL")
 	f.DurationVar(&m.vacuumInterval, "vacuum-interval", 2*time.Minute, "PostgreSQL: the least time between two vacuums that take erased and deleted data out of the database's pages; an erasure waits at most this long for the next")
 	f.fromEnv("vacuum-interval", "ERASURED_VACUUM_INTERVAL")
+	f.DurationVar(&m.logsPurge, "logs-purge-interval", time.Hour, "the least time between two purges of personal data logs older than their store's time to live")
+	f.fromEnv("logs-purge-interval", "ERASURED_LOGS_PURGE_INTERVAL")
 	if err := f.parse(args); err != nil {
 		return nil, err
 	}
@@ -95,8 +98,8 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	if err := erasured.ValidateServices(m.erasureServices); err != nil {
 		return nil, fmt.Errorf("--erasure-services: %w", err)
 	}
-	if m.erasureLease <= 0 || m.erasurePoll <= 0 || m.vacuumInterval <= 0 {
-		return nil, errors.New("--erasure-lease, --erasure-poll and --vacuum-interval must be positive")
+	if m.erasureLease <= 0 || m.erasurePoll <= 0 || m.vacuumInterval <= 0 || m.logsPurge <= 0 {
+		return nil, errors.New("--erasure-lease, --erasure-poll, --vacuum-interval and --logs-purge-interval must be positive")
 	}
 	if m.cfg.PageLength < 1 || m.cfg.PageLength > pagination.MaxLimit {
 		return nil, fmt.Errorf("--page-length must be from 1 to %d", pagination.MaxLimit)
@@ -173,6 +176,10 @@ func (m *Main) startWorkers(ctx context.Context, unreadable prometheus.Counter) 
 		// Asking whether a vacuum is due is one small query; every 10s adds little to
 		// the bound that --vacuum-interval sets.
 		&workers.Vacuum{DB: m.db, Interval: m.vacuumInterval, Poll: 10 * time.Second, Log: m.log},
+		// A batch of 1,000 deletes in milliseconds, so a writer waits that long at most
+		// (on SQLite; on PostgreSQL not at all); a minute's poll finds a due purge soon
+		// enough for a bound of days.
+		&workers.LogPurge{DB: m.db, Interval: m.logsPurge, Poll: time.Minute, Lease: 5 * time.Minute, Batch: 1000, Log: m.log},
 	}
 	var wg sync.WaitGroup
 	for _, job := range jobs {
