@@ -103,6 +103,7 @@ func (db *DB) eraseLogs(ctx context.Context, tx sqlx.ExecerContext, where sq.Sql
 // many entries the store logs.
 func (db *DB) LogEntryPage(ctx context.Context, opts ListOptions, resourceType, resourceID string) (*Page[*erasured.LogEntry], error) {
 	base := db.sb.Select().From("personal_data_logs").Where(sq.Eq{"store_id": opts.StoreID})
+	opts.narrowed = true
 	switch resourceType {
 	case erasured.ResourceUser:
 		base = base.Where(sq.Eq{"subject": resourceID})

@@ -171,7 +171,7 @@ func (db *DB) totals(ctx context.Context, t table, base sq.SelectBuilder, opts L
 	if db.dialect != postgres {
 		return exact, nil
 	}
-	if len(opts.Filter) > 0 {
+	if len(opts.Filter) > 0 || opts.narrowed {
 		if opts.Cursor == nil || opts.Cursor.After == nil && opts.Cursor.Before == nil {
 			return exact, nil // the first page
 		}
