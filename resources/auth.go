@@ -11,7 +11,9 @@ import (
 // authorize returns the API key that r presents (Authorization: Bearer, or X-API-Key)
 // if it holds scope. It returns EUNAUTHORIZED for a missing or unknown token and
 // EFORBIDDEN for a key without the scope. Every request of a known key counts against
-// its rate limit, if any; past it, authorize returns ETOOMANY.
+// its rate limit, if any; past it, authorize returns ETOOMANY. On a route of both
+// representations whose Accept left the choice open, the key's default takes it from
+// here on, errors included. An access token (OAuth client credentials) is its key.
 func (s *Server) authorize(r *http.Request, scope string) (*erasured.Key, error) {
 	token := r.Header.Get("X-API-Key")
 	if auth := r.Header.Get("Authorization"); auth != "" {
