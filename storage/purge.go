@@ -10,10 +10,6 @@ import (
 	"github.com/erasured/erasured"
 )
 
-// sqlitePurgePause is the pause between two batches of a purge on SQLite: the longest
-// sleep of its busy handler.
-const sqlitePurgePause = 100 * time.Millisecond
-
 // purgeChore is the row of chores through which processes agree on who purges logs.
 const purgeChore = "purge_logs"
 
@@ -34,9 +30,8 @@ type PurgeReport struct {
 //
 // It deletes batch entries per statement, each statement its own transaction, oldest
 // first, so that writers of the logs wait for one batch at most (on SQLite, whose one
-// writer is then the purge, and which pauses between batches to let them in; on
-// PostgreSQL they do not wait at all: the rows a batch deletes are old, and nobody
-// writes them). A purge cut short (ctx ends, the process
+// writer is then the purge; on PostgreSQL they do not wait at all: the rows a batch
+// deletes are old, and nobody writes them). A purge cut short (ctx ends, the process
 // dies) is taken up by the next once its lease has run out.
 func (db *DB) PurgeLogs(ctx context.Context, now time.Time, every, lease time.Duration, batch int) (PurgeReport, error) {
 	var r PurgeReport
@@ -92,19 +87,6 @@ func (db *DB) purge(ctx context.Context, r *PurgeReport, where sq.Sqlizer, cutof
 		if _, err := db.exec(ctx, db.db, db.sb.Update("chores").
 			Set("claimed_until", db.timeArg(erasured.Now().Add(lease))).Where(sq.Eq{"name": purgeChore})); err != nil {
 			return err
-		}
-		if db.dialect == sqlite {
-			// SQLite has one writer, and a writer that finds the lock taken sleeps in
-			// its busy handler, up to 100 ms between tries: batch after batch, the purge
-			// would take the lock back before it tried again (writers waited 5.7 s).
-			// Pausing that long lets every waiting writer in between two batches.
-			t := time.NewTimer(sqlitePurgePause)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
 		}
 	}
 }
