@@ -42,6 +42,7 @@ var (
 	FilterText    = []filters.Op{filters.Eq, filters.In, filters.Like, filters.Gt, filters.Ge, filters.Lt, filters.Le}
 	FilterOrdered = []filters.Op{filters.Eq, filters.In, filters.Gt, filters.Ge, filters.Lt, filters.Le}
 	FilterExact   = []filters.Op{filters.Eq, filters.In}
+	FilterEq      = []filters.Op{filters.Eq}
 )
 
 // Attribute declares one attribute of a resource type.

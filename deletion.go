@@ -34,6 +34,8 @@ type Deletion struct {
 	Message   string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Initiator is who asked for it: the initiator of the deletion's log entry.
+	Initiator Initiator
 }
 
 // Deletions declares the deletions type: a deletion's status, as a JSON:API resource whose

@@ -24,10 +24,13 @@ const (
 	ViewFailure    = "FAILURE"
 )
 
-// ResourceTypes are the Elastic Path resource types whose personal data can be erased.
+// ResourceTypes are the resource types whose personal data can be erased: Elastic
+// Path's, and erasured's own user (a person, as a request's requested_by names them) and
+// requests (any entry of a person's set erases the whole set).
 var ResourceTypes = []string{
 	"customer", "account", "account-member", "account-membership",
-	"address", "user-authentication-info", "order", "user",
+	"address", "user-authentication-info", "user-authentication-oidc-profile-info",
+	"user-authentication-password-profile-info", "order", ResourceUser, ResourceRequests,
 }
 
 // ErasureRequest asks for the personal data of one resource to be erased everywhere.

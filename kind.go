@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -193,6 +194,27 @@ func (Number) Decode(raw json.RawMessage) (any, error) {
 
 // Parse refuses: no number is filtered on or paged by.
 func (Number) Parse(string) (any, error) { return nil, errors.New("cannot be written as text") }
+
+// Integer is a whole JSON number from Min to Max. Its values are int64.
+type Integer struct{ Min, Max int64 }
+
+// Decode reads a JSON number without a fraction or an exponent.
+func (k Integer) Decode(raw json.RawMessage) (any, error) {
+	var n int64
+	if bytes.ContainsAny(raw, ".eE") || json.Unmarshal(raw, &n) != nil || n < k.Min || n > k.Max {
+		return nil, fmt.Errorf("must be a whole number from %d to %d", k.Min, k.Max)
+	}
+	return n, nil
+}
+
+// Parse reads a decimal integer, without its bounds.
+func (k Integer) Parse(text string) (any, error) {
+	n, err := strconv.ParseInt(text, 10, 64)
+	if err != nil {
+		return nil, errors.New("must be a whole number")
+	}
+	return n, nil
+}
 
 // Object is a JSON object whose strings, names included, are text (see Text). Its values
 // are map[string]any with numbers as json.Number, so that they read back exactly as

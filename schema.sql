@@ -145,3 +145,61 @@ CREATE TABLE vacuums (
     started_at timestamptz
 );
 INSERT INTO vacuums (relation) VALUES ('requests');
+
+-- migration: 3 keys, access tokens, personal data logs
+-- A key may expire, be revoked, and say which representation /v2/personal-data/* answers
+-- in when a request's Accept does not; last_used_at is kept to within a minute.
+ALTER TABLE api_keys ADD COLUMN expires_at timestamptz;
+ALTER TABLE api_keys ADD COLUMN revoked_at timestamptz;
+ALTER TABLE api_keys ADD COLUMN representation text NOT NULL DEFAULT 'jsonapi'
+    CHECK (representation IN ('jsonapi', 'elasticpath'));
+ALTER TABLE api_keys ADD COLUMN last_used_at timestamptz;
+
+-- OAuth 2.0 client credentials: access tokens made from a key, stored hashed. One works
+-- as its key does until it expires, or the key is revoked, expires or is rotated.
+CREATE TABLE access_tokens (
+    token_hash text PRIMARY KEY,
+    key_id     uuid NOT NULL REFERENCES api_keys (id),
+    created_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL
+);
+CREATE INDEX access_tokens_key ON access_tokens (key_id, expires_at);
+
+-- Who asked for a deletion: the initiator of its log entry.
+ALTER TABLE deletions ADD COLUMN initiator jsonb;
+
+-- Every change to personal data that erasured holds. subject is the person the entry's
+-- resource belongs to (a request's requested_by), so that a person's logs are one range
+-- of an index; an erasure sets it, and every value of delta, to NULL.
+CREATE TABLE personal_data_logs (
+    id            uuid PRIMARY KEY,
+    store_id      text NOT NULL,
+    resource_type text NOT NULL,
+    resource_id   text NOT NULL,
+    subject       text,
+    event_type    text NOT NULL,
+    time          timestamptz NOT NULL,
+    initiator     jsonb NOT NULL,
+    delta         jsonb NOT NULL
+);
+CREATE INDEX personal_data_logs_resource ON personal_data_logs (store_id, resource_type, resource_id, time, id);
+CREATE INDEX personal_data_logs_subject ON personal_data_logs (store_id, subject, time, id);
+-- The purge: per store with its own time to live, and by time for the others.
+CREATE INDEX personal_data_logs_store_time ON personal_data_logs (store_id, time);
+CREATE INDEX personal_data_logs_time ON personal_data_logs (time);
+
+-- A store's logs time to live, when it is not the default.
+CREATE TABLE logs_ttl (
+    store_id   text PRIMARY KEY,
+    days       integer NOT NULL CHECK (days BETWEEN 1 AND 3650),
+    updated_at timestamptz NOT NULL
+);
+
+-- Background chores that one process at a time does, at most once per interval: the
+-- process that holds claimed_until does it; started_at is when it last started.
+CREATE TABLE chores (
+    name          text PRIMARY KEY,
+    claimed_until timestamptz,
+    started_at    timestamptz
+);
+INSERT INTO chores (name) VALUES ('purge_logs');

@@ -117,3 +117,49 @@ CREATE INDEX deletions_open ON deletions (id) WHERE status = 'PENDING';
 -- PostgreSQL only: SQLite overwrites erased data at once (secure_delete) and has no vacuum
 -- to schedule.
 SELECT 1;
+
+-- migration: 3 keys, access tokens, personal data logs
+ALTER TABLE api_keys ADD COLUMN expires_at TEXT;
+ALTER TABLE api_keys ADD COLUMN revoked_at TEXT;
+ALTER TABLE api_keys ADD COLUMN representation TEXT NOT NULL DEFAULT 'jsonapi'
+    CHECK (representation IN ('jsonapi', 'elasticpath'));
+ALTER TABLE api_keys ADD COLUMN last_used_at TEXT;
+
+CREATE TABLE access_tokens (
+    token_hash TEXT PRIMARY KEY,
+    key_id     TEXT NOT NULL REFERENCES api_keys (id),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX access_tokens_key ON access_tokens (key_id, expires_at);
+
+ALTER TABLE deletions ADD COLUMN initiator TEXT;
+
+CREATE TABLE personal_data_logs (
+    id            TEXT PRIMARY KEY,
+    store_id      TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    resource_id   TEXT NOT NULL,
+    subject       TEXT,
+    event_type    TEXT NOT NULL,
+    time          TEXT NOT NULL,
+    initiator     TEXT NOT NULL,
+    delta         TEXT NOT NULL
+);
+CREATE INDEX personal_data_logs_resource ON personal_data_logs (store_id, resource_type, resource_id, time, id);
+CREATE INDEX personal_data_logs_subject ON personal_data_logs (store_id, subject, time, id);
+CREATE INDEX personal_data_logs_store_time ON personal_data_logs (store_id, time);
+CREATE INDEX personal_data_logs_time ON personal_data_logs (time);
+
+CREATE TABLE logs_ttl (
+    store_id   TEXT PRIMARY KEY,
+    days       INTEGER NOT NULL CHECK (days BETWEEN 1 AND 3650),
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE chores (
+    name          TEXT PRIMARY KEY,
+    claimed_until TEXT,
+    started_at    TEXT
+);
+INSERT INTO chores (name) VALUES ('purge_logs');

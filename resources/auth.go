@@ -11,7 +11,9 @@ import (
 // authorize returns the API key that r presents (Authorization: Bearer, or X-API-Key)
 // if it holds scope. It returns EUNAUTHORIZED for a missing or unknown token and
 // EFORBIDDEN for a key without the scope. Every request of a known key counts against
-// its rate limit, if any; past it, authorize returns ETOOMANY.
+// its rate limit, if any; past it, authorize returns ETOOMANY. On a route of both
+// representations whose Accept left the choice open, the key's default takes it from
+// here on, errors included. An access token (OAuth client credentials) is its key.
 func (s *Server) authorize(r *http.Request, scope string) (*erasured.Key, error) {
 	token := r.Header.Get("X-API-Key")
 	if auth := r.Header.Get("Authorization"); auth != "" {
@@ -24,9 +26,12 @@ func (s *Server) authorize(r *http.Request, scope string) (*erasured.Key, error)
 	if token == "" {
 		return nil, erasured.Errorf(erasured.EUNAUTHORIZED, "an API key is required: send Authorization: Bearer <token> or X-API-Key: <token>")
 	}
-	key, err := s.key(r, erasured.HashToken(token))
+	key, err := s.key(r, token)
 	if err != nil {
 		return nil, err
+	}
+	if rep := representationOf(r); rep != nil && !rep.fromAccept {
+		rep.elasticPath = key.Representation == erasured.RepresentationElasticPath
 	}
 	// Only now is there a key to charge: a request refused with 401 spends no key's budget.
 	if err := s.limit(key); err != nil {
@@ -38,13 +43,19 @@ func (s *Server) authorize(r *http.Request, scope string) (*erasured.Key, error)
 	return key, nil
 }
 
-// key returns the key whose token hashes to hash, from the cache when it is there.
-func (s *Server) key(r *http.Request, hash string) (*erasured.Key, error) {
+// key returns the key that token is, or that the access token stands for, from the
+// cache when it is there.
+func (s *Server) key(r *http.Request, token string) (*erasured.Key, error) {
 	now := time.Now()
+	hash := erasured.HashToken(token)
 	if k := s.keys.Get(hash, now); k != nil {
 		return k, nil
 	}
-	k, err := s.db.KeyByToken(r.Context(), hash)
+	lookup := s.db.KeyByToken
+	if strings.HasPrefix(token, erasured.AccessTokenPrefix) {
+		lookup = s.db.KeyByAccessToken
+	}
+	k, err := lookup(r.Context(), hash, now)
 	if err != nil {
 		return nil, err
 	}

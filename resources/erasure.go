@@ -30,7 +30,8 @@ func (s *Server) erasureRequests() *collection[erasured.ErasureRequest] {
 		update: func(ctx context.Context, key *erasured.Key, id string, match *erasured.Match, in erasured.Values) (*erasured.ErasureRequest, error) {
 			return s.db.UpdateErasureRequest(ctx, key.StoreID, id, key.Name, match, erasured.ReportOf(in))
 		},
-		flat: true,
+		flat:        true,
+		elasticPath: true,
 		related: &relation[erasured.ErasureRequest]{
 			name: "events", typ: erasured.Events.Name, fields: erasured.Events.FieldNames(),
 			// The events of a whole page, in one query.

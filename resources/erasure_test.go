@@ -133,7 +133,7 @@ func TestMediaTypes(t *testing.T) {
 		status                            int
 	}{
 		{"json:api", "POST", "application/vnd.api+json", "", 201},
-		{"plain json", "POST", "application/json", "application/json", 201},
+		{"plain json", "POST", "application/json", "", 201},
 		{"profile", "POST", `application/vnd.api+json; profile="https://example.com/p"`, "", 201},
 		{"charset", "POST", "application/vnd.api+json; charset=utf-8", "", 415},
 		{"ext", "POST", `application/vnd.api+json; ext="https://example.com/e"`, "", 415},
@@ -142,6 +142,7 @@ func TestMediaTypes(t *testing.T) {
 		{"accept with parameters only", "GET", "", "application/vnd.api+json; charset=utf-8", 406},
 		{"accept one good of two", "GET", "", "application/vnd.api+json; charset=utf-8, application/vnd.api+json", 200},
 		{"accept anything", "GET", "", "*/*", 200},
+		{"accept json and json:api", "GET", "", "application/json, application/vnd.api+json", 200},
 		{"accept xml", "GET", "", "application/xml", 406},
 		{"accept json:api refused by q=0", "GET", "", "application/vnd.api+json;q=0", 406},
 	}

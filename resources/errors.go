@@ -122,6 +122,11 @@ func jsonapiError(s *Server, w http.ResponseWriter, r *http.Request, p *jsonapi.
 	jsonapi.WriteError(w, s.baseURL(r), p)
 }
 
+// elasticPathError renders Elastic Path's {"errors":[{"status","title","detail"}]}.
+func elasticPathError(_ *Server, w http.ResponseWriter, _ *http.Request, p *jsonapi.Error) {
+	jsonapi.WriteElasticPathError(w, p)
+}
+
 // plainError renders the identity service's {"error","message"} shape.
 func plainError(_ *Server, w http.ResponseWriter, _ *http.Request, p *jsonapi.Error) {
 	writeJSON(w, p.Status, map[string]string{"error": p.Code, "message": p.Detail})

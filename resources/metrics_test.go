@@ -163,10 +163,10 @@ func TestMetricsBacklog(t *testing.T) {
 		}
 		for _, id := range []string{"r1", "r2"} {
 			r := erasured.NewRequest("s2", erasured.Values{"request_id": id, "requested_by": "dave"}, erasured.Now())
-			if _, err := e.db.CreateRequest(ctx, r, nil); err != nil {
+			if _, err := e.db.CreateRequest(ctx, r, erasured.Initiator{}, nil); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.db.RequestDeletion(ctx, "s2", id); err != nil {
+			if _, err := e.db.RequestDeletion(ctx, "s2", id, erasured.Initiator{}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -35,10 +35,13 @@ type collection[T any] struct {
 	get    func(ctx context.Context, storeID, id string) (*T, error)
 	create func(ctx context.Context, key *erasured.Key, in erasured.Values, idem *storage.Idempotency) (*T, error)
 	update func(ctx context.Context, key *erasured.Key, id string, match *erasured.Match, in erasured.Values) (*T, error)
-	remove func(ctx context.Context, storeID, id string) (*erasured.Deletion, error)
+	remove func(ctx context.Context, key *erasured.Key, id string) (*erasured.Deletion, error)
 
 	// flat lets a POST put the attributes directly under data, as Elastic Path clients do.
 	flat bool
+	// elasticPath serves the collection in Elastic Path's representation too, as the
+	// request or its key asks (see representation.go).
+	elasticPath bool
 	// related is the type's relationship, if it has one.
 	related *relation[T]
 }
@@ -60,20 +63,24 @@ var pageParams = []string{"page[offset]", "page[limit]", "page[size]", "page[aft
 // register routes c's operations.
 func register[T any](s *Server, c *collection[T]) {
 	one := c.path + "/{" + c.param + "}"
+	route := s.jsonapiRoute
+	if c.elasticPath {
+		route = s.negotiatedRoute
+	}
 	if c.list != nil {
-		s.jsonapiRoute(c.path, func(w http.ResponseWriter, r *http.Request) error { return c.listAll(s, w, r) }, http.MethodGet)
+		route(c.path, func(w http.ResponseWriter, r *http.Request) error { return c.listAll(s, w, r) }, http.MethodGet)
 	}
 	if c.create != nil {
-		s.jsonapiRoute(c.path, func(w http.ResponseWriter, r *http.Request) error { return c.createOne(s, w, r) }, http.MethodPost)
+		route(c.path, func(w http.ResponseWriter, r *http.Request) error { return c.createOne(s, w, r) }, http.MethodPost)
 	}
 	if c.get != nil {
-		s.jsonapiRoute(one, func(w http.ResponseWriter, r *http.Request) error { return c.getOne(s, w, r) }, http.MethodGet)
+		route(one, func(w http.ResponseWriter, r *http.Request) error { return c.getOne(s, w, r) }, http.MethodGet)
 	}
 	if c.update != nil {
-		s.jsonapiRoute(one, func(w http.ResponseWriter, r *http.Request) error { return c.patchOne(s, w, r) }, http.MethodPatch)
+		route(one, func(w http.ResponseWriter, r *http.Request) error { return c.patchOne(s, w, r) }, http.MethodPatch)
 	}
 	if c.remove != nil {
-		s.jsonapiRoute(one, func(w http.ResponseWriter, r *http.Request) error { return c.deleteOne(s, w, r) }, http.MethodDelete)
+		route(one, func(w http.ResponseWriter, r *http.Request) error { return c.deleteOne(s, w, r) }, http.MethodDelete)
 	}
 }
 
@@ -161,7 +168,11 @@ func (c *collection[T]) nodes(s *Server, r *http.Request, storeID string, items 
 	data = make([]*jsonapi.Object, len(items))
 	for i, item := range items {
 		id := c.typ.IDOf(item)
-		self := c.url(s, r, id)
+		// A resource that cannot be read on its own (a log entry) has no links.self.
+		self := ""
+		if c.get != nil {
+			self = c.url(s, r, id)
+		}
 		n := jsonapi.NewObject(c.typ.Name, id, c.typ.Read(item), sh.fields, self)
 		if rel := c.related; rel != nil {
 			r := jsonapi.Relationship{Name: rel.name, Related: self + "/" + rel.name}
@@ -382,7 +393,7 @@ func (c *collection[T]) deleteOne(s *Server, w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return err
 	}
-	d, err := c.remove(r.Context(), key.StoreID, id)
+	d, err := c.remove(r.Context(), key, id)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,8 @@ import (
 const RequestsPath = "/api/public/v1/requests"
 
 // requests serves the Open Notes requests type: its id is the request_id a client
-// chooses; a DELETE answers 202 and the request is deleted in the background.
+// chooses; a DELETE answers 202 and the request is deleted in the background. Every
+// change is logged in the personal data logs, with the key as its initiator.
 func (s *Server) requests() *collection[erasured.Request] {
 	return &collection[erasured.Request]{
 		typ: erasured.Requests, path: RequestsPath, param: "request_id",
@@ -20,11 +21,13 @@ func (s *Server) requests() *collection[erasured.Request] {
 		list:    s.db.RequestPage,
 		get:     s.db.Request,
 		create: func(ctx context.Context, key *erasured.Key, in erasured.Values, idem *storage.Idempotency) (*erasured.Request, error) {
-			return s.db.CreateRequest(ctx, erasured.NewRequest(key.StoreID, in, erasured.Now()), idem)
+			return s.db.CreateRequest(ctx, erasured.NewRequest(key.StoreID, in, erasured.Now()), key.Initiator(), idem)
 		},
 		update: func(ctx context.Context, key *erasured.Key, id string, match *erasured.Match, in erasured.Values) (*erasured.Request, error) {
-			return s.db.UpdateRequest(ctx, key.StoreID, id, match, in)
+			return s.db.UpdateRequest(ctx, key.StoreID, id, key.Initiator(), match, in)
 		},
-		remove: s.db.RequestDeletion,
+		remove: func(ctx context.Context, key *erasured.Key, id string) (*erasured.Deletion, error) {
+			return s.db.RequestDeletion(ctx, key.StoreID, id, key.Initiator())
+		},
 	}
 }

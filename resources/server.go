@@ -118,7 +118,12 @@ func (s *Server) routes() {
 	s.route("/metrics", http.HandlerFunc(s.serveMetrics), http.MethodGet)
 
 	register(s, s.erasureRequests())
-	s.jsonapiRoute(ErasureRequestsPath+"/{id}/events", s.listErasureEvents, http.MethodGet)
+	s.negotiatedRoute(ErasureRequestsPath+"/{id}/events", s.listErasureEvents, http.MethodGet)
+	register(s, s.logEntries())
+	register(s, s.relatedDataEntries())
+	s.negotiatedRoute(LogsTTLPath, s.getLogsTTL, http.MethodGet)
+	s.negotiatedRoute(LogsTTLPath, s.putLogsTTL, http.MethodPut)
+	s.route(AccessTokenPath, s.handle(elasticPathError, s.accessToken), http.MethodPost)
 	// The identity service's endpoint speaks plain JSON, its errors included, and is
 	// not negotiated as JSON:API.
 	s.route(workflowPath, s.handle(plainError, s.reportErasure), http.MethodPatch)
@@ -145,22 +150,23 @@ func (s *Server) route(path string, h http.Handler, methods ...string) {
 
 // jsonapiRoute registers a JSON:API endpoint: negotiated, with JSON:API errors.
 func (s *Server) jsonapiRoute(path string, h handlerFunc, methods ...string) {
-	s.route(path, s.negotiate(s.handle(jsonapiError, h)), methods...)
+	s.route(path, s.negotiate(s.handle(jsonapiError, h), jsonapiError), methods...)
 }
 
 // negotiate applies JSON:API's media type rules before a handler runs: a body must come
-// in one of jsonapi.Bodies (415), and Accept must allow a JSON:API answer (406).
-func (s *Server) negotiate(next http.Handler) http.Handler {
+// in one of jsonapi.Bodies (415), and Accept must allow a JSON:API answer (406). Their
+// errors are rendered with render.
+func (s *Server) negotiate(next http.Handler, render renderer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost || r.Method == http.MethodPatch {
+		if r.Method == http.MethodPost || r.Method == http.MethodPatch || r.Method == http.MethodPut {
 			if err := jsonapi.CheckContentType(r.Header.Get("Content-Type"), jsonapi.Bodies...); err != nil {
 				w.Header().Set("Accept", jsonapi.MediaType+", application/json")
-				s.fail(w, r, jsonapiError, err)
+				s.fail(w, r, render, err)
 				return
 			}
 		}
 		if err := jsonapi.CheckAccept(r.Header.Values("Accept")); err != nil {
-			s.fail(w, r, jsonapiError, err)
+			s.fail(w, r, render, err)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -202,10 +208,15 @@ func (s *Server) selfURL(r *http.Request) string {
 	return u
 }
 
-// write answers with doc, and logs a document that could not be encoded (the client was
-// answered 500 in its place).
+// write answers with doc, in Elastic Path's representation where the request asked for
+// it, and logs a document that could not be encoded (the client was answered 500 in its
+// place).
 func (s *Server) write(w http.ResponseWriter, r *http.Request, status int, doc *jsonapi.Document) error {
-	if err := jsonapi.Write(w, status, doc); err != nil {
+	put := jsonapi.Write
+	if rep := representationOf(r); rep != nil && rep.elasticPath {
+		put = jsonapi.WriteElasticPath
+	}
+	if err := put(w, status, doc); err != nil {
 		s.log.ErrorContext(r.Context(), "marshal document", "err", err)
 	}
 	return nil

@@ -37,7 +37,7 @@ func TestBacklog(t *testing.T) {
 		var deletions []*erasured.Deletion
 		for i, store := range []string{"s1", "s2", "s2"} {
 			r := newRequest(t, db, store, map[string]any{"request_id": fmt.Sprintf("r%d", i), "requested_by": "dave"}, erasured.Now())
-			d, err := db.RequestDeletion(ctx, store, r.RequestID)
+			d, err := db.RequestDeletion(ctx, store, r.RequestID, erasured.Initiator{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,16 +13,17 @@ import (
 	"github.com/erasured/erasured"
 )
 
-var deletionColumns = []string{"id", "store_id", "request_id", "status", "message", "created_at", "updated_at"}
+var deletionColumns = []string{"id", "store_id", "request_id", "status", "message", "created_at", "updated_at", "initiator"}
 
 type deletionRow struct {
-	ID        int64      `db:"id"`
-	StoreID   string     `db:"store_id"`
-	RequestID string     `db:"request_id"`
-	Status    string     `db:"status"`
-	Message   string     `db:"message"`
-	CreatedAt timeColumn `db:"created_at"`
-	UpdatedAt timeColumn `db:"updated_at"`
+	ID        int64                          `db:"id"`
+	StoreID   string                         `db:"store_id"`
+	RequestID string                         `db:"request_id"`
+	Status    string                         `db:"status"`
+	Message   string                         `db:"message"`
+	CreatedAt timeColumn                     `db:"created_at"`
+	UpdatedAt timeColumn                     `db:"updated_at"`
+	Initiator jsonColumn[erasured.Initiator] `db:"initiator"` // NULL before version 3: the zero Initiator
 }
 
 func (r *deletionRow) deletion() *erasured.Deletion {
@@ -34,18 +35,19 @@ func (r *deletionRow) deletion() *erasured.Deletion {
 		Message:   r.Message,
 		CreatedAt: r.CreatedAt.Time,
 		UpdatedAt: r.UpdatedAt.Time,
+		Initiator: r.Initiator.V,
 	}
 }
 
-// RequestDeletion asks for request requestID of store storeID to be deleted in the
-// background and returns the pending deletion: the one already pending for the request,
+// RequestDeletion asks, on behalf of by, for request requestID of store storeID to be
+// deleted in the background and returns the pending deletion: the one already pending for the request,
 // if any, else a new one. It returns ENOTFOUND or EGONE as Request does.
 //
 // It locks the request's row, as PerformDeletion's DELETE does, so that concurrent calls
 // take turns and the second returns the first one's deletion, and so that no pending
 // deletion is added for a request that a worker has just deleted. The partial unique
 // index deletions_one_pending is the same rule, kept by the database itself.
-func (db *DB) RequestDeletion(ctx context.Context, storeID, requestID string) (*erasured.Deletion, error) {
+func (db *DB) RequestDeletion(ctx context.Context, storeID, requestID string, by erasured.Initiator) (*erasured.Deletion, error) {
 	var d *erasured.Deletion
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := db.request(ctx, tx, storeID, requestID, true); err != nil {
@@ -62,9 +64,10 @@ func (db *DB) RequestDeletion(ctx context.Context, storeID, requestID string) (*
 			return err
 		}
 		d = erasured.NewDeletion(storeID, requestID, erasured.Now())
+		d.Initiator = by
 		return db.getRow(ctx, tx, &d.ID, db.sb.Insert("deletions").
-			Columns("store_id", "request_id", "status", "message", "created_at", "updated_at").
-			Values(d.StoreID, d.RequestID, d.Status, d.Message, db.timeArg(d.CreatedAt), db.timeArg(d.UpdatedAt)).
+			Columns("store_id", "request_id", "status", "message", "created_at", "updated_at", "initiator").
+			Values(d.StoreID, d.RequestID, d.Status, d.Message, db.timeArg(d.CreatedAt), db.timeArg(d.UpdatedAt), jsonArg(d.Initiator)).
 			Suffix("RETURNING id"))
 	})
 	if err != nil {
@@ -107,7 +110,8 @@ func (db *DB) ClaimDeletion(ctx context.Context, lease time.Duration, now time.T
 // PerformDeletion deletes the request of d, a deletion claimed with ClaimDeletion, and
 // records the outcome in d and in the database.
 //
-// The request's row goes, and d turns SUCCESS, in one transaction. When that fails, it is
+// The request's row goes, its personal data logs lose their values, its log entry (by
+// the deletion's initiator) is written, and d turns SUCCESS, in one transaction. When that fails, it is
 // rolled back, leaving the row as it was, and d turns FAILURE with the database's reason
 // as its message; PerformDeletion then still returns nil, as the outcome is recorded.
 //
@@ -118,9 +122,20 @@ func (db *DB) PerformDeletion(ctx context.Context, d *erasured.Deletion) error {
 	done := *d
 	done.Succeed(erasured.Now())
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := db.exec(ctx, tx, db.sb.Delete("requests").
-			Where(sq.Eq{"store_id": d.StoreID, "request_id": d.RequestID})); err != nil {
+		n, err := db.exec(ctx, tx, db.sb.Delete("requests").
+			Where(sq.Eq{"store_id": d.StoreID, "request_id": d.RequestID}))
+		if err != nil {
 			return fmt.Errorf("delete the request: %w", err)
+		}
+		if n > 0 {
+			logs := sq.Eq{"store_id": d.StoreID, "resource_type": erasured.ResourceRequests, "resource_id": d.RequestID}
+			if err := db.eraseLogs(ctx, tx, logs); err != nil {
+				return err
+			}
+			r := &erasured.Request{StoreID: d.StoreID, RequestID: d.RequestID}
+			if err := db.insertLogs(ctx, tx, erasured.RequestLog(r, erasured.RequestDeleted, d.Initiator, done.UpdatedAt)); err != nil {
+				return err
+			}
 		}
 		if err := db.finishDeletion(ctx, tx, &done); err != nil {
 			return err

@@ -32,19 +32,19 @@ func TestDeletion(t *testing.T) {
 		newRequest(t, db, "s1", map[string]any{"request_id": "r1", "requested_by": "alice", "content": ptr("private words")}, erasured.Now())
 		newRequest(t, db, "s2", map[string]any{"request_id": "r1", "requested_by": "bob"}, erasured.Now())
 
-		_, err := db.RequestDeletion(ctx, "s1", "nope")
+		_, err := db.RequestDeletion(ctx, "s1", "nope", erasured.Initiator{})
 		wantCode(t, "deletion of an unknown request", err, erasured.ENOTFOUND)
-		_, err = db.RequestDeletion(ctx, "s3", "r1")
+		_, err = db.RequestDeletion(ctx, "s3", "r1", erasured.Initiator{})
 		wantCode(t, "deletion of another store's request", err, erasured.ENOTFOUND)
 
-		d, err := db.RequestDeletion(ctx, "s1", "r1")
+		d, err := db.RequestDeletion(ctx, "s1", "r1", erasured.Initiator{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if d.ID == 0 || d.Status != erasured.DeletionPending || d.Message != "Deletion is pending" || d.StoreID != "s1" || d.RequestID != "r1" {
 			t.Fatalf("requested: %+v", d)
 		}
-		again, err := db.RequestDeletion(ctx, "s1", "r1")
+		again, err := db.RequestDeletion(ctx, "s1", "r1", erasured.Initiator{})
 		if err != nil || again.ID != d.ID {
 			t.Fatalf("a second DELETE gave %+v (%v), want the pending deletion %d", again, err, d.ID)
 		}
@@ -85,9 +85,9 @@ func TestDeletion(t *testing.T) {
 
 		_, err = db.Request(ctx, "s1", "r1")
 		wantCode(t, "get after the deletion", err, erasured.EGONE)
-		_, err = db.UpdateRequest(ctx, "s1", "r1", nil, erasured.Values{})
+		_, err = db.UpdateRequest(ctx, "s1", "r1", erasured.Initiator{}, nil, erasured.Values{})
 		wantCode(t, "patch after the deletion", err, erasured.EGONE)
-		_, err = db.RequestDeletion(ctx, "s1", "r1")
+		_, err = db.RequestDeletion(ctx, "s1", "r1", erasured.Initiator{})
 		wantCode(t, "delete after the deletion", err, erasured.EGONE)
 		// The other store's r1 is another request, untouched.
 		if r, err := db.Request(ctx, "s2", "r1"); err != nil || *r.RequestedBy != "bob" {
@@ -158,7 +158,7 @@ func TestDeletionFailureRollsBack(t *testing.T) {
 					}
 				}
 				orig := newRequest(t, db, "s1", map[string]any{"request_id": "stuck", "requested_by": "alice", "content": ptr("still here")}, erasured.Now())
-				d, err := db.RequestDeletion(ctx, "s1", "stuck")
+				d, err := db.RequestDeletion(ctx, "s1", "stuck", erasured.Initiator{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -189,7 +189,7 @@ func TestDeletionFailureRollsBack(t *testing.T) {
 				if again, err := db.ClaimDeletion(ctx, time.Minute, erasured.Now().Add(time.Hour)); again != nil || err != nil {
 					t.Fatalf("claimed %+v (%v) after the failure", again, err)
 				}
-				retry, err := db.RequestDeletion(ctx, "s1", "stuck")
+				retry, err := db.RequestDeletion(ctx, "s1", "stuck", erasured.Initiator{})
 				if err != nil || retry.ID == d.ID || retry.Status != erasured.DeletionPending {
 					t.Fatalf("a DELETE after a failed deletion: %+v, %v", retry, err)
 				}
@@ -211,7 +211,7 @@ func TestRequestDeletionConcurrent(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				d, err := db.RequestDeletion(ctx, "s1", "r1")
+				d, err := db.RequestDeletion(ctx, "s1", "r1", erasured.Initiator{})
 				if err == nil {
 					ids[i] = d.ID
 				}
@@ -259,7 +259,7 @@ func TestClaimDeletionLease(t *testing.T) {
 		var pending []*erasured.Deletion
 		for _, id := range []string{"r1", "r2"} {
 			newRequest(t, db, "s1", map[string]any{"request_id": id, "requested_by": "alice"}, erasured.Now())
-			d, err := db.RequestDeletion(ctx, "s1", id)
+			d, err := db.RequestDeletion(ctx, "s1", id, erasured.Initiator{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -307,7 +307,7 @@ func TestClaimDeletionConcurrent(t *testing.T) {
 		for i := range deletions {
 			id := "r" + string(rune('a'+i))
 			newRequest(t, db, "s1", map[string]any{"request_id": id, "requested_by": "alice"}, erasured.Now())
-			if _, err := db.RequestDeletion(ctx, "s1", id); err != nil {
+			if _, err := db.RequestDeletion(ctx, "s1", id, erasured.Initiator{}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -48,11 +48,14 @@ func (db *DB) ClaimErasure(ctx context.Context, lease time.Duration, now time.Ti
 }
 
 // EraseHeldData does this server's part of erasure request erasureID of store storeID,
-// in one transaction: it erases the personal attributes (those erasured.Requests declares
-// Personal) of every Open Notes request of the store whose requested_by is the request's
-// resource_id, and records that
-// (erasured.ErasureRequest.ErasedHere: pending moves to in_progress, the service
-// erasured.ServiceRequests is erased). When nobody else is to report (see
+// in one transaction: it erases the personal data set of the request's subject, the
+// person whose set its resource belongs to (its resource_id, or, for resource_type
+// requests, that request's requested_by). That is the personal attributes (those
+// erasured.Requests declares Personal) of every Open Notes request of the store whose
+// requested_by is the subject, and every value of their personal data logs; each
+// erased request gets a log entry of its erasure, by the erasure request's initiator.
+// It records that (erasured.ErasureRequest.ErasedHere: pending moves to in_progress, the
+// service erasured.ServiceRequests is erased). When nobody else is to report (see
 // WithErasureServices) the request completes too (Settle). It returns the request as it
 // now is and how many Open Notes requests it erased.
 //
@@ -75,21 +78,14 @@ func (db *DB) EraseHeldData(ctx context.Context, storeID, erasureID string) (*er
 			return err
 		}
 		now := erasured.Now()
-		set := map[string]any{
-			"erased_at":  db.timeArg(now),
-			"updated_at": db.timeArg(now),
-			// The representation changed, so its ETag must too.
-			"version": sq.Expr("version + 1"),
-		}
-		for _, a := range erasured.Requests.Attributes() {
-			if a.Can(erasured.Personal) {
-				set[a.Column] = nil
-			}
-		}
-		erased, err = db.exec(ctx, tx, db.sb.Update("requests").SetMap(set).
-			Where(sq.Eq{"store_id": storeID, "requested_by": r.ResourceID}))
+		subject, err := db.subjectOf(ctx, tx, r)
 		if err != nil {
-			return fmt.Errorf("erase requests: %w", err)
+			return err
+		}
+		if subject != nil {
+			if erased, err = db.eraseSet(ctx, tx, r, *subject, now); err != nil {
+				return err
+			}
 		}
 		events := []*erasured.Event{r.ErasedHere(now)}
 		if done := r.Settle(db.erasureServices, now); done != nil {
@@ -113,4 +109,52 @@ func (db *DB) EraseHeldData(ctx context.Context, storeID, erasureID string) (*er
 		db.scrub(ctx)
 	}
 	return r, erased, nil
+}
+
+// subjectOf is the person whose personal data set r asks to erase: its resource_id, or
+// the requested_by of the request it names. Nil when that request is not held, or its
+// person was erased already: nothing of theirs is left here.
+func (db *DB) subjectOf(ctx context.Context, tx sqlx.QueryerContext, r *erasured.ErasureRequest) (*string, error) {
+	if r.ResourceType != erasured.ResourceRequests {
+		return &r.ResourceID, nil
+	}
+	var by sql.NullString
+	err := db.getRow(ctx, tx, &by, db.sb.Select("requested_by").From("requests").
+		Where(sq.Eq{"store_id": r.StoreID, "request_id": r.ResourceID}))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("subject of the erasure: %w", err)
+	}
+	return nullString(by), nil
+}
+
+// eraseSet erases, in tx, the personal attributes of subject's requests in r's store and
+// the values of their logs, logs each erasure, and returns how many requests it erased.
+func (db *DB) eraseSet(ctx context.Context, tx *sqlx.Tx, r *erasured.ErasureRequest, subject string, now time.Time) (int64, error) {
+	set := map[string]any{
+		"erased_at":  db.timeArg(now),
+		"updated_at": db.timeArg(now),
+		// The representation changed, so its ETag must too.
+		"version": sq.Expr("version + 1"),
+	}
+	for _, a := range erasured.Requests.Attributes() {
+		if a.Can(erasured.Personal) {
+			set[a.Column] = nil
+		}
+	}
+	var ids []string
+	if err := db.selectRows(ctx, tx, &ids, db.sb.Update("requests").SetMap(set).
+		Where(sq.Eq{"store_id": r.StoreID, "requested_by": subject}).Suffix("RETURNING request_id")); err != nil {
+		return 0, fmt.Errorf("erase requests: %w", err)
+	}
+	if err := db.eraseLogs(ctx, tx, sq.Eq{"store_id": r.StoreID, "subject": subject}); err != nil {
+		return 0, err
+	}
+	entries := make([]*erasured.LogEntry, len(ids))
+	for i, id := range ids {
+		entries[i] = erasured.RequestLog(&erasured.Request{StoreID: r.StoreID, RequestID: id}, erasured.RequestErased, r.Initiator, now)
+	}
+	return int64(len(ids)), db.insertLogs(ctx, tx, entries...)
 }

@@ -43,7 +43,7 @@ func TestIdempotency(t *testing.T) {
 		if _, _, err := post("s1", "k1", "h2"); erasured.ErrorCode(err) != erasured.EUNPROCESSABLE {
 			t.Errorf("another body: got %v, want unprocessable", err)
 		}
-		_, err = db.CreateRequest(ctx, requestOf(t, "s1", map[string]any{"request_id": "r9", "requested_by": "x"}, erasured.Now()),
+		_, err = db.CreateRequest(ctx, requestOf(t, "s1", map[string]any{"request_id": "r9", "requested_by": "x"}, erasured.Now()), erasured.Initiator{},
 			&storage.Idempotency{Key: "k1", RequestHash: "h1"})
 		if erasured.ErrorCode(err) != erasured.EUNPROCESSABLE {
 			t.Errorf("another resource type: got %v, want unprocessable", err)
@@ -58,9 +58,9 @@ func TestIdempotency(t *testing.T) {
 		// A create that fails records no key: the same key then creates.
 		newRequest(t, db, "s1", map[string]any{"request_id": "taken", "requested_by": "alice"}, erasured.Now())
 		retry := &storage.Idempotency{Key: "k2", RequestHash: "h1"}
-		_, err = db.CreateRequest(ctx, requestOf(t, "s1", map[string]any{"request_id": "taken", "requested_by": "bob"}, erasured.Now()), retry)
+		_, err = db.CreateRequest(ctx, requestOf(t, "s1", map[string]any{"request_id": "taken", "requested_by": "bob"}, erasured.Now()), erasured.Initiator{}, retry)
 		wantCode(t, "a failing create", err, erasured.ECONFLICT)
-		if got, err := db.CreateRequest(ctx, requestOf(t, "s1", map[string]any{"request_id": "free", "requested_by": "bob"}, erasured.Now()), retry); err != nil || got.RequestID != "free" {
+		if got, err := db.CreateRequest(ctx, requestOf(t, "s1", map[string]any{"request_id": "free", "requested_by": "bob"}, erasured.Now()), erasured.Initiator{}, retry); err != nil || got.RequestID != "free" {
 			t.Errorf("after a failed create: %+v, %v", got, err)
 		}
 	})

@@ -18,6 +18,10 @@ type ListOptions struct {
 	Sort    []erasured.Sort
 	Page    pagination.Page
 	Cursor  *pagination.CursorPage
+	// narrowed says that the storage method narrowed the list beyond the store with
+	// conditions of its own, as a filter does: its total is then counted as a filtered
+	// list's, never the store's estimate.
+	narrowed bool
 }
 
 // Page is one page of a list, offset or cursor, and what is known of the whole list.

@@ -1,10 +1,8 @@
 package storage
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -69,13 +67,8 @@ func (r *requestRow) request() (*erasured.Request, error) {
 	if r.SimilarityScore.Valid {
 		out.SimilarityScore = &r.SimilarityScore.Float64
 	}
-	if r.Metadata != nil {
-		// As erasured.NewRequest reads it: numbers stay json.Number, exactly as written.
-		dec := json.NewDecoder(bytes.NewReader(r.Metadata))
-		dec.UseNumber()
-		if err := dec.Decode(&out.Metadata); err != nil {
-			return nil, fmt.Errorf("request %q: metadata column: %w", r.RequestID, err)
-		}
+	if err := decodeObject(r.Metadata, &out.Metadata); err != nil {
+		return nil, fmt.Errorf("request %q: metadata column: %w", r.RequestID, err)
 	}
 	return out, nil
 }
@@ -97,13 +90,16 @@ func (db *DB) RequestPage(ctx context.Context, opts ListOptions) (*Page[*erasure
 		requestColumns, opts, (*requestListRow).request)
 }
 
-// CreateRequest stores a new request and returns it. With idem, it does so at most once
-// per key (see Idempotency): a replay returns the request the key created, as it is now.
-// It returns ECONFLICT when the store already has a request with its request_id; another
-// store's request_id is no obstacle.
-func (db *DB) CreateRequest(ctx context.Context, r *erasured.Request, idem *Idempotency) (*erasured.Request, error) {
+// CreateRequest stores a new request, created by by, and its personal data log entry,
+// and returns it. With idem, it does so at most once per key (see Idempotency): a replay
+// returns the request the key created, as it is now. It returns ECONFLICT when the store
+// already has a request with its request_id; another store's request_id is no obstacle.
+func (db *DB) CreateRequest(ctx context.Context, r *erasured.Request, by erasured.Initiator, idem *Idempotency) (*erasured.Request, error) {
 	id, replayed, err := db.create(ctx, idem, r.StoreID, erasured.Requests.Name, r.RequestID, func(tx *sqlx.Tx) error {
-		return db.insertRequest(ctx, tx, r)
+		if err := db.insertRequest(ctx, tx, r); err != nil {
+			return err
+		}
+		return db.insertLogs(ctx, tx, erasured.RequestLog(r, erasured.RequestCreated, by, r.CreatedAt))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create request %q: %w", r.RequestID, err)
@@ -179,13 +175,14 @@ func (db *DB) missingRequest(ctx context.Context, q sqlx.QueryerContext, storeID
 }
 
 // UpdateRequest applies in, the values erasured.Requests.Decode read for Patch, to request
-// requestID of store storeID and returns the request as stored, its Version one higher.
-// The row is locked from the read to the write, so concurrent patches apply one after
-// the other and If-Match sees the latest version.
+// requestID of store storeID, on behalf of by, and returns the request as stored, its
+// Version one higher. The row is locked from the read to the write, so concurrent
+// patches apply one after the other and If-Match sees the latest version. The change's
+// personal data log entry is written in the same transaction.
 //
 // It returns ENOTFOUND or EGONE as Request does, and EPRECONDITION when match does not
 // allow the stored Version.
-func (db *DB) UpdateRequest(ctx context.Context, storeID, requestID string, match *erasured.Match, in erasured.Values) (*erasured.Request, error) {
+func (db *DB) UpdateRequest(ctx context.Context, storeID, requestID string, by erasured.Initiator, match *erasured.Match, in erasured.Values) (*erasured.Request, error) {
 	var r *erasured.Request
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		cur, err := db.request(ctx, tx, storeID, requestID, true)
@@ -198,18 +195,20 @@ func (db *DB) UpdateRequest(ctx context.Context, storeID, requestID string, matc
 		cur.Apply(in, erasured.Now())
 		cur.Version++
 		set := map[string]any{"updated_at": db.timeArg(cur.UpdatedAt), "version": cur.Version}
+		changed := make([]string, 0, len(in))
 		for name := range in {
 			a, _ := erasured.Requests.Attribute(name)
 			if set[a.Column], err = db.arg(erasured.Requests.Value(cur, name)); err != nil {
 				return err
 			}
+			changed = append(changed, name)
 		}
 		if _, err := db.exec(ctx, tx, db.sb.Update("requests").SetMap(set).
 			Where(sq.Eq{"store_id": storeID, "request_id": requestID})); err != nil {
 			return err
 		}
 		r = cur
-		return nil
+		return db.insertLogs(ctx, tx, erasured.RequestLog(cur, erasured.RequestUpdated, by, cur.UpdatedAt, changed...))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update request %q: %w", requestID, err)

@@ -48,7 +48,7 @@ func membersOf(t *testing.T, attributes map[string]any) map[string]json.RawMessa
 // newRequest stores the request a client creates in store with attributes.
 func newRequest(t *testing.T, db *storage.DB, store string, attributes map[string]any, now time.Time) *erasured.Request {
 	t.Helper()
-	r, err := db.CreateRequest(context.Background(), requestOf(t, store, attributes, now), nil)
+	r, err := db.CreateRequest(context.Background(), requestOf(t, store, attributes, now), erasured.Initiator{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestCreateRequestDuplicate(t *testing.T) {
 		ctx := context.Background()
 		newRequest(t, db, "s1", map[string]any{"request_id": "r1", "requested_by": "alice", "content": ptr("first")}, erasured.Now())
 		dup := requestOf(t, "s1", map[string]any{"request_id": "r1", "requested_by": "mallory", "content": ptr("second")}, erasured.Now())
-		_, err := db.CreateRequest(ctx, dup, nil)
+		_, err := db.CreateRequest(ctx, dup, erasured.Initiator{}, nil)
 		wantCode(t, "duplicate", err, erasured.ECONFLICT)
 		got, err := db.Request(ctx, "s1", "r1")
 		if err != nil || *got.Content != "first" || *got.RequestedBy != "alice" {
@@ -290,7 +290,7 @@ func TestUpdateRequest(t *testing.T) {
 		status := func(s string) erasured.Values { return erasured.Values{"status": s} }
 		v1 := &erasured.Match{Versions: []int64{1}}
 
-		r, err := db.UpdateRequest(ctx, "s1", "r1", v1, status("COMPLETED"))
+		r, err := db.UpdateRequest(ctx, "s1", "r1", erasured.Initiator{}, v1, status("COMPLETED"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -305,21 +305,21 @@ func TestUpdateRequest(t *testing.T) {
 			t.Errorf("a patch of status changed other attributes: %+v", stored)
 		}
 
-		_, err = db.UpdateRequest(ctx, "s1", "r1", v1, status("FAILED"))
+		_, err = db.UpdateRequest(ctx, "s1", "r1", erasured.Initiator{}, v1, status("FAILED"))
 		wantCode(t, "stale If-Match", err, erasured.EPRECONDITION)
-		_, err = db.UpdateRequest(ctx, "s1", "r1", &erasured.Match{Versions: []int64{1, 3}}, status("FAILED"))
+		_, err = db.UpdateRequest(ctx, "s1", "r1", erasured.Initiator{}, &erasured.Match{Versions: []int64{1, 3}}, status("FAILED"))
 		wantCode(t, "If-Match that names other versions", err, erasured.EPRECONDITION)
-		_, err = db.UpdateRequest(ctx, "s1", "r1", &erasured.Match{}, status("FAILED"))
+		_, err = db.UpdateRequest(ctx, "s1", "r1", erasured.Initiator{}, &erasured.Match{}, status("FAILED"))
 		wantCode(t, "If-Match that names no version", err, erasured.EPRECONDITION)
 		if r, err := db.Request(ctx, "s1", "r1"); err != nil || r.Version != 2 || r.Status != erasured.RequestCompleted {
 			t.Fatalf("refused patches changed the request: %+v, %v", r, err)
 		}
 
 		// An If-Match that lists the version among others; then none; null clears note_id.
-		if r, err = db.UpdateRequest(ctx, "s1", "r1", &erasured.Match{Versions: []int64{7, 2}}, status("COMPLETED")); err != nil || r.Version != 3 {
+		if r, err = db.UpdateRequest(ctx, "s1", "r1", erasured.Initiator{}, &erasured.Match{Versions: []int64{7, 2}}, status("COMPLETED")); err != nil || r.Version != 3 {
 			t.Fatalf("If-Match with a list: %+v, %v", r, err)
 		}
-		r, err = db.UpdateRequest(ctx, "s1", "r1", nil, erasured.Values{"note_id": nil})
+		r, err = db.UpdateRequest(ctx, "s1", "r1", erasured.Initiator{}, nil, erasured.Values{"note_id": nil})
 		if err != nil || r.Version != 4 || r.NoteID != nil || r.Status != erasured.RequestCompleted {
 			t.Fatalf("clear note_id: %+v, %v", r, err)
 		}
@@ -327,9 +327,9 @@ func TestUpdateRequest(t *testing.T) {
 			t.Fatalf("stored after clearing note_id: %+v, %v", r, err)
 		}
 
-		_, err = db.UpdateRequest(ctx, "s2", "r1", nil, status("FAILED"))
+		_, err = db.UpdateRequest(ctx, "s2", "r1", erasured.Initiator{}, nil, status("FAILED"))
 		wantCode(t, "other store", err, erasured.ENOTFOUND)
-		_, err = db.UpdateRequest(ctx, "s1", "nope", nil, status("FAILED"))
+		_, err = db.UpdateRequest(ctx, "s1", "nope", erasured.Initiator{}, nil, status("FAILED"))
 		wantCode(t, "unknown", err, erasured.ENOTFOUND)
 	})
 }
@@ -346,7 +346,7 @@ func TestUpdateRequestConcurrentIfMatch(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				_, errs[i] = db.UpdateRequest(ctx, "s1", "r1", &erasured.Match{Versions: []int64{1}}, erasured.Values{"status": "IN_PROGRESS"})
+				_, errs[i] = db.UpdateRequest(ctx, "s1", "r1", erasured.Initiator{}, &erasured.Match{Versions: []int64{1}}, erasured.Values{"status": "IN_PROGRESS"})
 			})
 		}
 		hold()

@@ -30,14 +30,14 @@ func TestErasedAndDeletedDataLeaveTheSQLiteFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret := "CONTENT-TO-DELETE-91bc"
-	if _, err := db.CreateRequest(ctx, requestOf(t, "s", map[string]any{"request_id": "r-delete", "requested_by": "someone", "content": secret}, erasured.Now()), nil); err != nil {
+	if _, err := db.CreateRequest(ctx, requestOf(t, "s", map[string]any{"request_id": "r-delete", "requested_by": "someone", "content": secret}, erasured.Now()), erasured.Initiator{}, nil); err != nil {
 		t.Fatal(err)
 	}
 
 	if _, _, err := db.EraseHeldData(ctx, "s", er.ID); err != nil {
 		t.Fatal(err)
 	}
-	d, err := db.RequestDeletion(ctx, "s", "r-delete")
+	d, err := db.RequestDeletion(ctx, "s", "r-delete", erasured.Initiator{})
 	if err != nil {
 		t.Fatal(err)
 	}

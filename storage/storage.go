@@ -216,9 +216,9 @@ func (db *DB) nullTimeArg(t *time.Time) any {
 	return db.timeArg(*t)
 }
 
-// selectRows runs a SELECT builder, prepared, on q (the pool or a transaction) into
-// dest through sqlx.
-func (db *DB) selectRows(ctx context.Context, q sqlx.QueryerContext, dest any, b sq.SelectBuilder) error {
+// selectRows runs a statement that yields rows (a SELECT, or a write with RETURNING),
+// prepared, on q (the pool or a transaction) into dest through sqlx.
+func (db *DB) selectRows(ctx context.Context, q sqlx.QueryerContext, dest any, b sq.Sqlizer) error {
 	query, args, err := b.ToSql()
 	if err != nil {
 		return fmt.Errorf("build query: %w", err)

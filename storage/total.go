@@ -169,7 +169,7 @@ func (db *DB) totals(ctx context.Context, t table, base sq.SelectBuilder, opts L
 		estimated: sq.Expr("(1=0) AS estimated"),
 		capped:    &list,
 	}
-	if db.dialect != postgres || len(opts.Filter) > 0 {
+	if db.dialect != postgres || len(opts.Filter) > 0 || opts.narrowed {
 		return capped, nil
 	}
 	n, ok, err := db.storeEstimate(ctx, t, opts.StoreID)

@@ -27,13 +27,17 @@ import (
 // Only a rewrite clears a heap page's free space, and every rewrite in PostgreSQL itself
 // (VACUUM FULL, CLUSTER) locks out writers for as long as it runs, so storage does not.
 
-// vacuumed is the table that erasures and deletions mark for Vacuum, and
-// vacuumedIndex its index that holds a personal value. Both are identifiers written
-// into statements, so they are constants, never input.
-const (
-	vacuumed      = "requests"
-	vacuumedIndex = "requests_requested_by"
-)
+// vacuumed is the table that erasures and deletions mark for Vacuum. The same
+// transactions take the personal data out of the personal data logs, so each vacuum
+// takes them out of the pages of both: vacuumedIndexes are the tables it vacuums, each
+// with its index that holds a personal value. All are identifiers written into
+// statements, so they are constants, never input.
+const vacuumed = "requests"
+
+var vacuumedIndexes = [...]struct{ table, index string }{
+	{vacuumed, "requests_requested_by"},
+	{"personal_data_logs", "personal_data_logs_subject"},
+}
 
 // vacuumLock is the first key of the session advisory lock that one process holds while
 // it vacuums a table; the table's oid is the second, so vacuums of different tables (or
@@ -82,11 +86,12 @@ func (db *DB) markVacuumDue(ctx context.Context, tx *sqlx.Tx, now time.Time) err
 	return nil
 }
 
-// Vacuum takes what erasures and deletions removed from requests out of its heap, TOAST
-// and index pages, when they have removed anything since the last vacuum and the last
-// vacuum started at least every ago: it runs VACUUM on the table (which vacuums its
-// TOAST table too) and REINDEX INDEX CONCURRENTLY on requests_requested_by. Neither
-// blocks reads or writes of the table. On SQLite it does nothing: the file is scrubbed
+// Vacuum takes what erasures and deletions removed from requests, and from their
+// personal data logs, out of the heap, TOAST and index pages of both, when they have
+// removed anything since the last vacuum and the last vacuum started at least every
+// ago: it runs VACUUM on each table (which vacuums its TOAST table too) and REINDEX
+// INDEX CONCURRENTLY on requests_requested_by and personal_data_logs_subject. Neither
+// blocks reads or writes of the tables. On SQLite it does nothing: the file is scrubbed
 // as each erasure or deletion commits.
 //
 // One process at a time vacuums a table: it holds the session advisory lock whose keys
@@ -179,18 +184,22 @@ func (db *DB) vacuum(ctx context.Context, conn *sqlx.Conn, every time.Duration) 
 	}
 	t0 := time.Now()
 	// Plain VACUUM takes a lock that only other vacuums and schema changes conflict
-	// with. Its index clean-up is left to VACUUM's own judgement: the one index that
-	// held a personal value is rebuilt below, and the others hold none.
-	if _, err := conn.ExecContext(ctx, "VACUUM "+vacuumed); err != nil {
-		return VacuumReport{}, err
+	// with. Its index clean-up is left to VACUUM's own judgement: the one index of each
+	// table that held a personal value is rebuilt below, and the others hold none.
+	for _, v := range vacuumedIndexes {
+		if _, err := conn.ExecContext(ctx, "VACUUM "+v.table); err != nil {
+			return VacuumReport{}, err
+		}
 	}
-	if err := dropAbandonedIndexes(ctx, conn); err != nil {
-		return VacuumReport{}, err
-	}
-	// CONCURRENTLY builds the new index beside the old one while writes go on, and
-	// cannot run in a transaction block: conn is in autocommit.
-	if _, err := conn.ExecContext(ctx, "REINDEX INDEX CONCURRENTLY "+vacuumedIndex); err != nil {
-		return VacuumReport{}, err
+	for _, v := range vacuumedIndexes {
+		if err := dropAbandonedIndexes(ctx, conn, v.table, v.index); err != nil {
+			return VacuumReport{}, err
+		}
+		// CONCURRENTLY builds the new index beside the old one while writes go on, and
+		// cannot run in a transaction block: conn is in autocommit.
+		if _, err := conn.ExecContext(ctx, "REINDEX INDEX CONCURRENTLY "+v.index); err != nil {
+			return VacuumReport{}, err
+		}
 	}
 	took := time.Since(t0)
 	if _, err := conn.ExecContext(ctx, `UPDATE vacuums SET horizon = NULL WHERE relation = $1`, vacuumed); err != nil {
@@ -253,12 +262,12 @@ func (db *DB) startVacuum(ctx context.Context, every time.Duration) (bool, error
 // the index, named after it with _ccnew or _ccold, which every write would go on
 // maintaining and the next rebuild would not reuse. Their names come from the catalog and
 // are quoted.
-func dropAbandonedIndexes(ctx context.Context, conn *sqlx.Conn) error {
+func dropAbandonedIndexes(ctx context.Context, conn *sqlx.Conn, table, index string) error {
 	var names []string
 	if err := conn.SelectContext(ctx, &names, `SELECT c.relname FROM pg_index i
 		JOIN pg_class c ON c.oid = i.indexrelid
 		WHERE i.indrelid = $1::regclass AND NOT i.indisvalid AND left(c.relname, length($2) + 3) = $2 || '_cc'`,
-		vacuumed, vacuumedIndex); err != nil {
+		table, index); err != nil {
 		return fmt.Errorf("find abandoned rebuilds: %w", err)
 	}
 	for _, name := range names {

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -73,7 +74,7 @@ func scanPages(t *testing.T, raw *sqlx.DB) pageScan {
 		Index bool   `db:"index"`
 		Pages int    `db:"pages"`
 	}
-	err := raw.Select(&rels, `WITH t AS (SELECT oid, reltoastrelid FROM pg_class WHERE oid = 'requests'::regclass)
+	err := raw.Select(&rels, `WITH t AS (SELECT oid, reltoastrelid FROM pg_class WHERE oid IN ('requests'::regclass, 'personal_data_logs'::regclass))
 		SELECT c.oid::regclass::text AS name, c.relkind = 'i' AS index,
 			pg_relation_size(c.oid) / current_setting('block_size')::int AS pages
 		FROM pg_class c, t
@@ -82,8 +83,10 @@ func scanPages(t *testing.T, raw *sqlx.DB) pageScan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rels) != 11 { // requests, its 8 indexes, its TOAST table and that one's index
-		t.Fatalf("want 11 relations, found %+v", rels)
+	// requests, its 8 indexes, its TOAST table and that one's index; the personal data
+	// logs, their 5 indexes, their TOAST table and its index
+	if len(rels) != 19 {
+		t.Fatalf("want 19 relations, found %+v", rels)
 	}
 	s := pageScan{tables: map[string][][]byte{}, indexes: map[string][][]byte{}}
 	for _, rel := range rels {
@@ -179,7 +182,7 @@ func TestVacuumTakesErasedAndDeletedDataOutOfThePages(t *testing.T) {
 		t.Fatalf("erasure: %d requests, %v", n, err)
 	}
 	for _, id := range []string{"delete-1", "delete-long"} {
-		d, err := db.RequestDeletion(ctx, "s", id)
+		d, err := db.RequestDeletion(ctx, "s", id, erasured.Initiator{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,8 +199,10 @@ func TestVacuumTakesErasedAndDeletedDataOutOfThePages(t *testing.T) {
 			t.Fatalf("before Vacuum no page holds %.40q: the scan cannot see what it looks for", v)
 		}
 	}
-	if in := before.holding(subject); len(in) != 2 {
-		t.Fatalf("before Vacuum the subject is in %v; want requests and requests_requested_by", in)
+	// The index entries are certain to be there; the heaps' dead row versions may
+	// already have been pruned into free space by a later statement that read their page.
+	if in := before.holding(subject); !slices.Contains(in, "requests_requested_by") || !slices.Contains(in, "personal_data_logs_subject") {
+		t.Fatalf("before Vacuum the subject is in %v; want at least the index of each table that holds it", in)
 	}
 
 	if r := vacuumUntil(t, db, 0); r.Outcome != storage.VacuumDone {
@@ -216,8 +221,8 @@ func TestVacuumTakesErasedAndDeletedDataOutOfThePages(t *testing.T) {
 			t.Errorf("after Vacuum no page holds %.40q, which was not erased", v)
 		}
 	}
-	if in := after.holding(staying); len(in) != 2 {
-		t.Errorf("after Vacuum a kept requested_by is in %v; want requests and requests_requested_by", in)
+	if in := after.holding(staying); len(in) != 5 {
+		t.Errorf("after Vacuum a kept requested_by is in %v; want requests, personal_data_logs, the TOAST table of the logs (a long content's entry) and the index of each table that holds it", in)
 	}
 	// The list filtered on requested_by, which the rebuilt index serves, still finds
 	// what it should.
@@ -321,7 +326,7 @@ func TestVacuumTakesTurnsAndWaits(t *testing.T) {
 	}
 
 	// A deletion marks the table as an erasure does.
-	d, err := db.RequestDeletion(ctx, "s", "r-kept")
+	d, err := db.RequestDeletion(ctx, "s", "r-kept", erasured.Initiator{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,10 +23,10 @@ func pendingDeletion(t *testing.T, db *storage.DB, requestID string) *erasured.D
 	ctx := context.Background()
 	content := "something personal"
 	r := erasured.NewRequest("s1", erasured.Values{"request_id": requestID, "requested_by": "alice", "content": content}, erasured.Now())
-	if _, err := db.CreateRequest(ctx, r, nil); err != nil {
+	if _, err := db.CreateRequest(ctx, r, erasured.Initiator{}, nil); err != nil {
 		t.Fatal(err)
 	}
-	d, err := db.RequestDeletion(ctx, "s1", requestID)
+	d, err := db.RequestDeletion(ctx, "s1", requestID, erasured.Initiator{})
 	if err != nil {
 		t.Fatal(err)
 	}

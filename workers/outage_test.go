@@ -19,10 +19,10 @@ func TestWorkersSurviveADatabaseOutage(t *testing.T) {
 	u, proxy := storagetest.ProxiedURL(t)
 	db := storagetest.OpenURL(t, u)
 	er := file(t, db, "s1", "alice")
-	if _, err := db.CreateRequest(ctx, erasured.NewRequest("s1", erasured.Values{"request_id": "doomed", "requested_by": "bob"}, erasured.Now()), nil); err != nil {
+	if _, err := db.CreateRequest(ctx, erasured.NewRequest("s1", erasured.Values{"request_id": "doomed", "requested_by": "bob"}, erasured.Now()), erasured.Initiator{}, nil); err != nil {
 		t.Fatal(err)
 	}
-	del, err := db.RequestDeletion(ctx, "s1", "doomed")
+	del, err := db.RequestDeletion(ctx, "s1", "doomed", erasured.Initiator{})
 	if err != nil {
 		t.Fatal(err)
 	}

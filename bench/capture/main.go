@@ -80,7 +80,7 @@ func capture(ctx context.Context, dbURL, token, out, filter, after, afterComplet
 	if err != nil {
 		return err
 	}
-	key, err := db.KeyByToken(ctx, erasured.HashToken(token))
+	key, err := db.KeyByToken(ctx, erasured.HashToken(token), erasured.Now())
 	if err != nil {
 		return err
 	}

@@ -106,7 +106,9 @@ func TestUnknownCommands(t *testing.T) {
 		{[]string{"keys", "craete"}, `unknown command "keys craete": did you mean "keys create"?`},
 		{[]string{"help", "verison"}, `did you mean "version"?`},
 		{[]string{"frobnicate"}, `unknown command "frobnicate" (erasured help lists the commands)`},
-		{[]string{"keys", "list"}, `unknown command "keys list" (erasured keys --help lists them)`},
+		{[]string{"keys", "lsit"}, `unknown command "keys lsit": did you mean "keys list"?`},
+		{[]string{"keys", "frobnicate"}, `unknown command "keys frobnicate" (erasured keys --help lists them)`},
+		{[]string{"keys", "revoke"}, "usage: erasured keys revoke ID"},
 		{[]string{"keys"}, "keys needs a command"},
 	} {
 		var stdout bytes.Buffer

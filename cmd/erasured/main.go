@@ -3,6 +3,9 @@
 //	erasured [serve] [flags]        serve the API (the default)
 //	erasured migrate [flags]        bring the database schema up to date and exit
 //	erasured keys create [flags]    create an API key and print its token, only that
+//	erasured keys list [--json]     show every key, never a token
+//	erasured keys revoke ID         revoke a key and its access tokens
+//	erasured keys rotate ID         print a new token for a key; the old one stops working
 //	erasured export --type T [flags]
 //	                                write every matching record to stdout, oldest first
 //	erasured healthcheck            exit 0 when the server at ERASURED_ADDR answers /healthz
@@ -56,6 +59,9 @@ var commands = []command{
 	{"migrate", "[--database-url URL]", "bring the database schema up to date and exit (serve does it too)"},
 	{"keys", "<command> [flags]", "manage API keys"},
 	{"keys create", "--name N --email E --store S --scopes a,b [flags]", "create an API key and print its token, and nothing else"},
+	{"keys list", "[--json]", "show every key and when it was last used, never a token"},
+	{"keys revoke", "ID", "revoke a key and the access tokens issued to it"},
+	{"keys rotate", "ID [--json]", "print a new token for a key; its old token and access tokens stop working"},
 	{"export", "--type T [flags] > file", "write every record of a type that matches a filter to stdout, oldest first"},
 	{"healthcheck", "[--addr ADDR]", "exit 0 when the server at ERASURED_ADDR answers /healthz (the container's health check)"},
 	{"version", "", "print the version and VCS revision this binary was built from"},
@@ -93,7 +99,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	case "migrate":
 		return migrate(ctx, args, stderr, getenv)
 	case "keys":
-		return keys(ctx, args, stdout, getenv)
+		return keys(ctx, args, stdout, stderr, getenv)
 	case "export":
 		return export(ctx, args, stdout, stderr, getenv)
 	case "healthcheck":
@@ -150,13 +156,17 @@ environment variable that its help names; a flag on the command line wins.
 }
 
 // keys dispatches the commands of the keys group.
-func keys(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
+func keys(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("keys needs a command:\n\n%s", groupHelp("keys"))
 	}
 	switch args[0] {
 	case "create":
 		return createKey(ctx, args[1:], stdout, getenv)
+	case "list":
+		return listKeys(ctx, args[1:], stdout, getenv)
+	case "revoke", "rotate":
+		return changeKey(ctx, args[0], args[1:], stdout, stderr, getenv)
 	case "-h", "-help", "--help", "help":
 		return helpText(groupHelp("keys"))
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/storage/storagetest"
 )
 
@@ -93,7 +95,9 @@ func TestKeysCreatePrintsOnlyTheToken(t *testing.T) {
 	for _, bad := range [][]string{
 		{"keys", "create", "--name", "x", "--email", "e", "--store", "s", "--scopes", "root", "--database-url", dbURL},
 		{"keys", "create", "--email", "e", "--store", "s", "--scopes", "requests:read", "--database-url", dbURL},
-		{"keys", "list"},
+		{"keys", "frobnicate"},
+		{"keys", "revoke"},
+		{"keys", "create", "--name", "x", "--email", "e", "--store", "s", "--scopes", "requests:read", "--representation", "xml", "--database-url", dbURL},
 		{"--page-length", "0"},
 		{"--addr"},
 		{"stray"},
@@ -102,6 +106,102 @@ func TestKeysCreatePrintsOnlyTheToken(t *testing.T) {
 		if err := run(context.Background(), bad, &stdout, &stderr, env(nil)); err == nil || stdout.Len() > 0 {
 			t.Errorf("%v: err %v, stdout %q", bad, err, stdout.String())
 		}
+	}
+}
+
+// keysRun runs a keys subcommand on dbURL and returns what it printed on stdout.
+func keysRun(t *testing.T, dbURL string, args ...string) (string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), append(append([]string{"keys"}, args...), "--database-url", dbURL), &stdout, &stderr, env(nil))
+	return stdout.String(), err
+}
+
+func TestKeysListRevokeRotate(t *testing.T) {
+	t.Parallel()
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "k.db")
+	out, err := keysRun(t, dbURL, "create", "--json", "--name", "shop", "--email", "shop@example.com", "--store", "eu",
+		"--scopes", "erasure_requests:read", "--expires-in", "720h", "--representation", "elasticpath")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shop struct{ ID, Token string }
+	if err := json.Unmarshal([]byte(out), &shop); err != nil || shop.ID == "" || !tokenRE.MatchString(shop.Token) {
+		t.Fatalf("create --json printed %q", out)
+	}
+	out, err = keysRun(t, dbURL, "create", "--name", "crm", "--email", "crm@example.com", "--store", "eu", "--scopes", "erasure_requests:read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	crm := strings.TrimSpace(out)
+	m, _ := start(t, []string{"--database-url", dbURL, "--key-cache-ttl", "0"}, nil)
+	if status, _ := get(t, m, "/v2/personal-data/erasure-requests", crm); status != http.StatusOK {
+		t.Fatalf("the new key answers %d", status)
+	}
+
+	out, err = keysRun(t, dbURL, "list", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, shop.Token) || strings.Contains(out, crm) || strings.Contains(out, "token") {
+		t.Errorf("keys list shows a token: %s", out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("keys list --json: %q", out)
+	}
+	var listed map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &listed); err != nil {
+		t.Fatal(err)
+	}
+	expires, _ := time.Parse(time.RFC3339, fmt.Sprint(listed["expires"]))
+	if listed["id"] != shop.ID || listed["name"] != "shop" || listed["store"] != "eu" || listed["representation"] != "elasticpath" ||
+		listed["revoked"] != nil || time.Until(expires) < 719*time.Hour || listed["created"] == nil {
+		t.Errorf("keys list --json: %v", listed)
+	}
+	if !strings.Contains(lines[1], `"last_used":"`) {
+		t.Errorf("the used key has no last use: %s", lines[1])
+	}
+
+	// Rotate: the same id, a new token; the old one stops working.
+	var crmID string
+	var second map[string]any
+	_ = json.Unmarshal([]byte(lines[1]), &second)
+	crmID, _ = second["id"].(string)
+	out, err = keysRun(t, dbURL, "rotate", crmID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated := strings.TrimSpace(out)
+	if !tokenRE.MatchString(rotated) || rotated == crm {
+		t.Fatalf("rotate printed %q", out)
+	}
+	if status, _ := get(t, m, "/v2/personal-data/erasure-requests", crm); status != http.StatusUnauthorized {
+		t.Errorf("the rotated-out token answers %d", status)
+	}
+	if status, _ := get(t, m, "/v2/personal-data/erasure-requests", rotated); status != http.StatusOK {
+		t.Errorf("the rotated-in token answers %d", status)
+	}
+
+	// Revoke: for good.
+	if _, err := keysRun(t, dbURL, "revoke", crmID); err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := get(t, m, "/v2/personal-data/erasure-requests", rotated); status != http.StatusUnauthorized {
+		t.Errorf("the revoked key answers %d", status)
+	}
+	if _, err := keysRun(t, dbURL, "rotate", crmID); err == nil {
+		t.Error("a revoked key was rotated")
+	}
+	if _, err := keysRun(t, dbURL, "revoke", erasured.NewID()); err == nil {
+		t.Error("revoking an unknown key succeeded")
+	}
+	out, err = keysRun(t, dbURL, "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "ID ") || strings.Count(out, "\n") != 3 || !strings.Contains(out, "elasticpath") {
+		t.Errorf("keys list:\n%s", out)
 	}
 }
 

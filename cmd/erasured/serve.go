@@ -35,6 +35,7 @@ type Main struct {
 	erasurePoll     time.Duration
 	vacuumInterval  time.Duration
 	firstKeyFile    string
+	logsPurge       time.Duration
 	stdout          io.Writer
 	log             *slog.Logger
 
@@ -88,6 +89,8 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	f.fromEnv("vacuum-interval", "ERASURED_VACUUM_INTERVAL")
 	f.StringVar(&m.firstKeyFile, "first-key-file", "", "also write the API key that a database without keys gets on start to this file (mode 0600), for a container whose log is no place for it")
 	f.fromEnv("first-key-file", "ERASURED_FIRST_KEY_FILE")
+	f.DurationVar(&m.logsPurge, "logs-purge-interval", time.Hour, "the least time between two purges of personal data logs older than their store's time to live")
+	f.fromEnv("logs-purge-interval", "ERASURED_LOGS_PURGE_INTERVAL")
 	if err := f.parse(args); err != nil {
 		return nil, err
 	}
@@ -99,8 +102,8 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	if err := erasured.ValidateServices(m.erasureServices); err != nil {
 		return nil, fmt.Errorf("--erasure-services: %w", err)
 	}
-	if m.erasureLease <= 0 || m.erasurePoll <= 0 || m.vacuumInterval <= 0 {
-		return nil, errors.New("--erasure-lease, --erasure-poll and --vacuum-interval must be positive")
+	if m.erasureLease <= 0 || m.erasurePoll <= 0 || m.vacuumInterval <= 0 || m.logsPurge <= 0 {
+		return nil, errors.New("--erasure-lease, --erasure-poll, --vacuum-interval and --logs-purge-interval must be positive")
 	}
 	if m.cfg.PageLength < 1 || m.cfg.PageLength > pagination.MaxLimit {
 		return nil, fmt.Errorf("--page-length must be from 1 to %d", pagination.MaxLimit)
@@ -184,6 +187,10 @@ func (m *Main) startWorkers(ctx context.Context, unreadable prometheus.Counter) 
 		// Asking whether a vacuum is due is one small query; every 10s adds little to
 		// the bound that --vacuum-interval sets.
 		&workers.Vacuum{DB: m.db, Interval: m.vacuumInterval, Poll: 10 * time.Second, Log: m.log},
+		// A batch of 1,000 deletes in milliseconds, so a writer waits that long at most
+		// (on SQLite; on PostgreSQL not at all); a minute's poll finds a due purge soon
+		// enough for a bound of days.
+		&workers.LogPurge{DB: m.db, Interval: m.logsPurge, Poll: time.Minute, Lease: 5 * time.Minute, Batch: 1000, Log: m.log},
 	}
 	var wg sync.WaitGroup
 	for _, job := range jobs {

@@ -49,23 +49,36 @@ func (r *Object) appendTo(b []byte) ([]byte, error) {
 	b = append(b, `,"id":`...)
 	b, _ = jsontext.AppendQuote(b, r.ID)
 	b = append(b, `,"attributes":{`...)
-	first := true
-	var err error
+	b, _, err := r.appendAttributes(b)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, '}')
+	return append(r.appendLinks(b), '}'), nil
+}
+
+// appendAttributes writes r's attributes in its fieldset as members of an object
+// already open, and says whether it wrote any.
+func (r *Object) appendAttributes(b []byte) (_ []byte, wrote bool, err error) {
 	for name, v := range r.attributes {
 		if !r.fields.Has(name) {
 			continue
 		}
-		if !first {
+		if wrote {
 			b = append(b, ',')
 		}
-		first = false
+		wrote = true
 		b, _ = jsontext.AppendQuote(b, name)
 		b = append(b, ':')
 		if b, err = AppendValue(b, v); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
-	b = append(b, '}')
+	return b, wrote, nil
+}
+
+// appendLinks writes r's relationships and links.self, each after a comma.
+func (r *Object) appendLinks(b []byte) []byte {
 	if len(r.Relationships) > 0 {
 		b = append(b, `,"relationships":{`...)
 		for i, rel := range r.Relationships {
@@ -81,7 +94,7 @@ func (r *Object) appendTo(b []byte) ([]byte, error) {
 		b, _ = jsontext.AppendQuote(b, r.self)
 		b = append(b, '}')
 	}
-	return append(b, '}'), nil
+	return b
 }
 
 func (rel Relationship) appendTo(b []byte) []byte {

@@ -177,6 +177,23 @@ func CheckAccept(values []string) error {
 		Detail: fmt.Sprintf("this endpoint answers only %s (or application/json)", MediaType)}
 }
 
+// Named reports which of JSON:API and plain JSON an Accept header names outright, with
+// a quality above zero. A JSON:API range counts only when it carries no parameter but
+// profile, as CheckAccept reads it; wildcards name neither.
+func Named(values []string) (jsonapi, json bool) {
+	ranges, _ := ParseAccept(values)
+	for _, m := range ranges {
+		switch {
+		case m.Q == 0:
+		case m.Type == MediaType:
+			jsonapi = jsonapi || (Offer{Params: map[string]string{"profile": ""}}).allows(m.Params)
+		case m.Type == JSONType:
+			json = true
+		}
+	}
+	return jsonapi, json
+}
+
 // Bodies are the media types a JSON:API endpoint takes a body in: JSON:API, with a profile
 // but no extension (erasured supports none, and a client that relies on one must be
 // told), or plain JSON, as Elastic Path clients send.

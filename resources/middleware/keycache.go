@@ -14,7 +14,8 @@ const maxCachedKeys = 10000
 // KeyCache remembers the API keys that authenticated, for ttl, so that a busy client
 // does not cost a database round trip per request. Only known keys are kept: an unknown
 // token always reaches the database, so a flood of guesses cannot fill the cache. A new
-// key works at once; a key deleted from the database goes on working for at most ttl.
+// key works at once; a key revoked or deleted in the database goes on working for at
+// most ttl, and an expired one (erasured.Key.ExpiresAt) not at all.
 type KeyCache struct {
 	ttl  time.Duration
 	mu   sync.Mutex
@@ -42,7 +43,7 @@ func (c *KeyCache) Get(hash string, now time.Time) *erasured.Key {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.keys[hash]; ok && now.Before(e.expires) {
+	if e, ok := c.keys[hash]; ok && now.Before(e.expires) && e.key.Usable(now) {
 		return e.key
 	}
 	return nil
