@@ -72,24 +72,36 @@ func (a *Attribute) Can(x Access) bool { return a.Access&x == x }
 type Field[T any] struct {
 	Attribute
 	get func(*T) any
-	set func(*T, any) // nil when a client's value is not stored as it comes
+	// read is what Read yields: for an attribute held in a field, a pointer to it,
+	// since a pointer fits in an interface value where a string, a time or a slice is
+	// copied to the heap, once for every value of every page.
+	read func(*T) any
+	set  func(*T, any) // nil when a client's value is not stored as it comes
 }
 
 // Ref declares an attribute held as it is in the field of T that ref points at. The
 // field has the Go type of the kind's values (a pointer to it when the attribute is
 // nullable, or a type defined on it, such as a status).
 func Ref[T, V any](a Attribute, ref func(*T) *V) Field[T] {
+	f := Held(a, ref)
+	f.set = func(r *T, v any) { assign(ref(r), v) }
+	return f
+}
+
+// Held declares an attribute held in the field of T that ref points at, which a
+// client's value never sets as it comes: one that only the server sets, or that
+// changes only through a rule of the domain (an erasure request's report).
+func Held[T, V any](a Attribute, ref func(*T) *V) Field[T] {
 	return Field[T]{
 		Attribute: a,
 		get:       func(r *T) any { return *ref(r) },
-		set:       func(r *T, v any) { assign(ref(r), v) },
+		read:      func(r *T) any { return ref(r) },
 	}
 }
 
-// Getter declares an attribute that is computed from a record, or that a client's value
-// changes only through a rule of the domain (an erasure request's report).
+// Getter declares an attribute that is computed from a record.
 func Getter[T any](a Attribute, get func(*T) any) Field[T] {
-	return Field[T]{Attribute: a, get: get}
+	return Field[T]{Attribute: a, get: get, read: get}
 }
 
 // assign stores v, a value of a kind or nil for null, in dst.
@@ -220,18 +232,20 @@ func (t *Type[T]) Named(access Access) []string {
 func (t *Type[T]) FieldNames() []string { return append(t.Named(Read), t.Relationships...) }
 
 // Read yields the readable attributes of r, in order, each as the Go value its JSON
-// representation encodes: nil pointers and maps are null, times are in UTC.
+// representation encodes (nil pointers and maps are null, times are in UTC) or, for an
+// attribute held in a field of r, a pointer to that value: a reader writes or copies it
+// before r changes, and Value gives the value itself.
 func (t *Type[T]) Read(r *T) iter.Seq2[string, any] {
 	return func(yield func(string, any) bool) {
 		for _, f := range t.fields {
-			if f.Can(Read) && !yield(f.Name, f.get(r)) {
+			if f.Can(Read) && !yield(f.Name, f.read(r)) {
 				return
 			}
 		}
 	}
 }
 
-// Value returns the value of attribute name of r, as Read yields it.
+// Value returns the value of attribute name of r.
 func (t *Type[T]) Value(r *T, name string) any { return t.byName[name].get(r) }
 
 // Decode reads the members a client sent to create a record (op Create) or to change one

@@ -43,10 +43,10 @@ type Deletion struct {
 var Deletions = NewType("deletions",
 	Getter(Attribute{Name: "id", Column: "id", Kind: String{}}, func(d *Deletion) any { return strconv.FormatInt(d.ID, 10) }),
 	[]Field[Deletion]{
-		Getter(Attribute{Name: "status", Column: "status", Kind: Enum{DeletionPending, DeletionSuccess, DeletionFailure}, Access: Read},
-			func(d *Deletion) any { return d.Status }),
-		Getter(Attribute{Name: "message", Column: "message", Kind: String{Max: maxDeletionMessage}, Access: Read},
-			func(d *Deletion) any { return d.Message }),
+		Held(Attribute{Name: "status", Column: "status", Kind: Enum{DeletionPending, DeletionSuccess, DeletionFailure}, Access: Read},
+			func(d *Deletion) *string { return &d.Status }),
+		Held(Attribute{Name: "message", Column: "message", Kind: String{Max: maxDeletionMessage}, Access: Read},
+			func(d *Deletion) *string { return &d.Message }),
 	},
 	nil)
 

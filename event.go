@@ -25,14 +25,14 @@ type Event struct {
 var Events = NewType("erasure_event",
 	Getter(Attribute{Name: "id", Column: "id", Kind: String{}}, func(e *Event) any { return strconv.FormatInt(e.ID, 10) }),
 	[]Field[Event]{
-		Getter(Attribute{Name: "created_at", Column: "created_at", Kind: Timestamp{}, Access: Read},
-			func(e *Event) any { return e.CreatedAt }),
-		Getter(Attribute{Name: "actor", Column: "actor", Kind: String{}, Access: Read},
-			func(e *Event) any { return e.Actor }),
-		Getter(Attribute{Name: "old_status", Column: "old_status", Kind: statuses, Nullable: true, Access: Read},
-			func(e *Event) any { return e.OldStatus }),
-		Getter(Attribute{Name: "new_status", Column: "new_status", Kind: statuses, Access: Read},
-			func(e *Event) any { return e.NewStatus }),
+		Held(Attribute{Name: "created_at", Column: "created_at", Kind: Timestamp{}, Access: Read},
+			func(e *Event) *time.Time { return &e.CreatedAt }),
+		Held(Attribute{Name: "actor", Column: "actor", Kind: String{}, Access: Read},
+			func(e *Event) *string { return &e.Actor }),
+		Held(Attribute{Name: "old_status", Column: "old_status", Kind: statuses, Nullable: true, Access: Read},
+			func(e *Event) **Status { return &e.OldStatus }),
+		Held(Attribute{Name: "new_status", Column: "new_status", Kind: statuses, Access: Read},
+			func(e *Event) *Status { return &e.NewStatus }),
 		Getter(Attribute{Name: "report", Column: "report", Kind: Object{}, Access: Read}, func(e *Event) any {
 			rep := e.Report
 			if t := rep.CompletedAt.Value; t != nil {

@@ -2,6 +2,9 @@ package jsonapi
 
 import (
 	"net/http"
+	"slices"
+	"strconv"
+	"sync"
 )
 
 // Document is a top-level JSON:API document; Write adds the jsonapi member.
@@ -31,8 +34,29 @@ var internal = []byte(`{"jsonapi":{"version":"1.1"},"errors":[{"status":"500","c
 // Write answers with doc. It returns the error of a document that could not be encoded,
 // after answering 500 in its place.
 func Write(w http.ResponseWriter, status int, doc *Document) error {
-	body, err := appendDocument(make([]byte, 0, 4096), doc)
-	return write(w, status, MediaType, body, err, internal)
+	return writeWith(w, status, MediaType, doc, appendDocument, internal)
+}
+
+// bodies recycles the buffers that documents are written into. A page is tens of
+// kilobytes, and growing a new buffer to that size for every answer was most of the
+// bytes the server allocated: a sync.Pool, as net/http and encoding/json keep theirs.
+var bodies = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooled is the largest buffer kept for reuse: one export-sized answer must not pin
+// its memory for good.
+const maxPooled = 1 << 20
+
+// writeWith answers with doc as appendDoc writes it, in a buffer from bodies.
+func writeWith(w http.ResponseWriter, status int, contentType string, doc *Document,
+	appendDoc func([]byte, *Document) ([]byte, error), fallback []byte) error {
+	buf := bodies.Get().(*[]byte)
+	body, err := appendDoc((*buf)[:0], doc)
+	err = write(w, status, contentType, body, err, fallback)
+	if cap(body) <= maxPooled {
+		*buf = body[:0]
+		bodies.Put(buf)
+	}
+	return err
 }
 
 // WriteJSON answers with v as JSON in contentType; when v cannot be encoded, it answers
@@ -46,11 +70,17 @@ func WriteJSON(w http.ResponseWriter, status int, contentType string, v any, fal
 // not be made.
 func write(w http.ResponseWriter, status int, contentType string, body []byte, err error, fallback []byte) error {
 	if err != nil {
-		status, body = http.StatusInternalServerError, fallback
+		// Clipped, so that the newline goes into a copy, never into the shared fallback.
+		status, body = http.StatusInternalServerError, slices.Clip(fallback)
 	}
-	w.Header().Set("Content-Type", contentType)
+	body = append(body, '\n')
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	// With its length known, net/http writes the answer whole rather than in chunks,
+	// which took a system call more for every page.
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n')) // the client hung up; nothing left to tell it
+	_, _ = w.Write(body) // the client hung up; nothing left to tell it
 	return err
 }
 

@@ -28,8 +28,7 @@ var epInternal = []byte(`{"errors":[{"status":"500","title":"Internal Server Err
 // WriteElasticPath answers with doc in Elastic Path's representation. It returns the
 // error of a document that could not be encoded, after answering 500 in its place.
 func WriteElasticPath(w http.ResponseWriter, status int, doc *Document) error {
-	body, err := appendElasticPath(make([]byte, 0, 4096), doc)
-	return write(w, status, JSONType, body, err, epInternal)
+	return writeWith(w, status, JSONType, doc, appendElasticPath, epInternal)
 }
 
 // WriteElasticPathError answers with e as an Elastic Path error document.

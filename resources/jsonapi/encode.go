@@ -59,22 +59,39 @@ func (r *Object) appendTo(b []byte) ([]byte, error) {
 
 // appendAttributes writes r's attributes in its fieldset as members of an object
 // already open, and says whether it wrote any.
-func (r *Object) appendAttributes(b []byte) (_ []byte, wrote bool, err error) {
+func (r *Object) appendAttributes(b []byte) ([]byte, bool, error) {
+	// The loop's body is a closure: what it shares with this function lives on the heap,
+	// so it is one struct rather than three variables.
+	m := members{b: b, fields: r.fields}
 	for name, v := range r.attributes {
-		if !r.fields.Has(name) {
-			continue
-		}
-		if wrote {
-			b = append(b, ',')
-		}
-		wrote = true
-		b, _ = jsontext.AppendQuote(b, name)
-		b = append(b, ':')
-		if b, err = AppendValue(b, v); err != nil {
-			return nil, false, err
+		if !m.add(name, v) {
+			return nil, false, m.err
 		}
 	}
-	return b, wrote, nil
+	return m.b, m.wrote, nil
+}
+
+// members writes the members of an object.
+type members struct {
+	b      []byte
+	fields Fieldset
+	wrote  bool
+	err    error
+}
+
+// add writes member name, if the fieldset keeps it; it fails when v cannot be written.
+func (m *members) add(name string, v any) bool {
+	if !m.fields.Has(name) {
+		return true
+	}
+	if m.wrote {
+		m.b = append(m.b, ',')
+	}
+	m.wrote = true
+	m.b, _ = jsontext.AppendQuote(m.b, name)
+	m.b = append(m.b, ':')
+	m.b, m.err = AppendValue(m.b, v)
+	return m.err == nil
 }
 
 // appendLinks writes r's relationships and links.self, each after a comma.
@@ -119,10 +136,10 @@ func (rel Relationship) appendTo(b []byte) []byte {
 	return append(b, '}')
 }
 
-// AppendValue writes v, a value of an attribute (erasured.Type.Read), as JSON: nil
-// pointers, maps and slices as null, times in RFC 3339 as they are (in UTC), text as
-// text; what has no form of its own here, as encoding/json writes it, without escaping
-// &, < and >. The documents and the export write every value with it.
+// AppendValue writes v, a value of an attribute or a pointer to one (erasured.Type.Read),
+// as JSON: nil pointers, maps and slices as null, times in RFC 3339 as they are (in UTC),
+// text as text; what has no form of its own here, as encoding/json writes it, without
+// escaping &, < and >. The documents and the export write every value with it.
 func AppendValue(b []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:
@@ -136,6 +153,8 @@ func AppendValue(b []byte, v any) ([]byte, error) {
 		}
 		b, _ = jsontext.AppendQuote(b, *v)
 		return b, nil
+	case **string:
+		return AppendValue(b, *v)
 	case time.Time:
 		return appendTime(b, v), nil
 	case *time.Time:
@@ -143,28 +162,25 @@ func AppendValue(b []byte, v any) ([]byte, error) {
 			return append(b, "null"...), nil
 		}
 		return appendTime(b, *v), nil
+	case **time.Time:
+		return AppendValue(b, *v)
 	case []string:
-		if v == nil {
-			return append(b, "null"...), nil
-		}
-		b = append(b, '[')
-		for i, s := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b, _ = jsontext.AppendQuote(b, s)
-		}
-		return append(b, ']'), nil
+		return appendStrings(b, v), nil
+	case *[]string:
+		return appendStrings(b, *v), nil
 	case json.RawMessage:
-		if v == nil {
+		return appendRaw(b, v)
+	case *json.RawMessage:
+		return appendRaw(b, *v)
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
 			return append(b, "null"...), nil
 		}
-		// Compacted, as encoding/json writes it: a jsonb column reads back with spaces.
-		buf := bytes.NewBuffer(b)
-		err := json.Compact(buf, v)
-		return buf.Bytes(), err
+		rv = rv.Elem()
 	}
-	switch rv := reflect.ValueOf(v); {
+	switch {
 	case rv.Kind() == reflect.String:
 		// A type defined on string, such as a status.
 		b, _ = jsontext.AppendQuote(b, rv.String())
@@ -175,6 +191,30 @@ func AppendValue(b []byte, v any) ([]byte, error) {
 		return append(b, "[]"...), nil
 	}
 	return appendMarshaled(b, v)
+}
+
+func appendStrings(b []byte, v []string) []byte {
+	if v == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b, _ = jsontext.AppendQuote(b, s)
+	}
+	return append(b, ']')
+}
+
+func appendRaw(b []byte, v json.RawMessage) ([]byte, error) {
+	if v == nil {
+		return append(b, "null"...), nil
+	}
+	// Compacted, as encoding/json writes it: a jsonb column reads back with spaces.
+	buf := bytes.NewBuffer(b)
+	err := json.Compact(buf, v)
+	return buf.Bytes(), err
 }
 
 func appendTime(b []byte, t time.Time) []byte {

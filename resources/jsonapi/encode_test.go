@@ -26,6 +26,9 @@ func TestAppendValueAsEncodingJSON(t *testing.T) {
 		[]struct{ A string }{}, []struct{ A string }{{"x"}}, 0.1, 1e21, struct {
 			Name string `json:"name"`
 		}{"<n>"},
+		// Pointers to all of these, as erasured.Type.Read yields the values held in fields.
+		&none, new(*time.Time), ptr(&at), ptr([]string{"a"}), new([]string), ptr(status("CANCELLED")), new(*status),
+		ptr(json.RawMessage(`[1, 2]`)), ptr([]struct{ A string }{{"x"}}), new(map[string]any), ptr(struct{ A *string }{ptr("<a>")}),
 	} {
 		got, err := AppendValue(nil, v)
 		if err != nil {
@@ -102,6 +105,8 @@ func FuzzAppendValue(f *testing.F) {
 		}
 	})
 }
+
+func ptr[V any](v V) *V { return &v }
 
 func mustString(t *testing.T, b []byte) string {
 	t.Helper()
