@@ -337,3 +337,9 @@ func (d *WebhookDelivery) Failed(status *int, reason string, now time.Time, retr
 	}
 	d.NextAttemptAt = &next
 }
+
+// Abandon gives up the delivery without an attempt, for reason: its webhook is no
+// longer active.
+func (d *WebhookDelivery) Abandon(reason string, now time.Time) {
+	d.Status, d.LastError, d.NextAttemptAt, d.UpdatedAt = DeliveryFailed, &reason, nil, now
+}

@@ -273,7 +273,8 @@ func (db *DB) ClaimDelivery(ctx context.Context, lease time.Duration, now time.T
 // (erasured.WebhookDelivery.Succeeded or Failed, ok for a success), and what it means
 // for its webhook w, as ClaimDelivery read it (erasured.Webhook.Attempted): the webhook
 // is written only when that changes it, so that a healthy webhook costs no write per
-// delivery. It returns ECONFLICT when d is no longer pending: another worker recorded
+// delivery. With w nil, no attempt was made (erasured.WebhookDelivery.Abandon) and
+// the webhook is left alone. It returns ECONFLICT when d is no longer pending: another worker recorded
 // it after d's lease ran out.
 func (db *DB) RecordAttempt(ctx context.Context, d *erasured.WebhookDelivery, w *erasured.Webhook, ok bool, retryFor time.Duration) error {
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -286,6 +287,9 @@ func (db *DB) RecordAttempt(ctx context.Context, d *erasured.WebhookDelivery, w 
 		}
 		if n == 0 {
 			return erasured.Errorf(erasured.ECONFLICT, "delivery %s is no longer pending", d.ID)
+		}
+		if w == nil {
+			return nil
 		}
 		if seen := *w; !seen.Attempted(ok, d.UpdatedAt, retryFor) {
 			return nil

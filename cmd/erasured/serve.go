@@ -33,6 +33,9 @@ type Main struct {
 	erasureLease    time.Duration
 	erasurePoll     time.Duration
 	vacuumInterval  time.Duration
+	webhookRetryFor time.Duration
+	webhookLease    time.Duration
+	webhookWorkers  int
 	stdout          io.Writer
 	log             *slog.Logger
 
@@ -84,6 +87,14 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	f.fromEnv("erasure-poll", "ERASURED_ERASURE_POLL")
 	f.DurationVar(&m.vacuumInterval, "vacuum-interval", 2*time.Minute, "PostgreSQL: the least time between two vacuums that take erased and deleted data out of the database's pages; an erasure waits at most this long for the next")
 	f.fromEnv("vacuum-interval", "ERASURED_VACUUM_INTERVAL")
+	f.DurationVar(&m.webhookRetryFor, "webhook-retry-for", 72*time.Hour, "how long a webhook delivery is retried after its event, with exponential backoff and jitter; a webhook that fails this long without a success is made inactive")
+	f.fromEnv("webhook-retry-for", "ERASURED_WEBHOOK_RETRY_FOR")
+	f.BoolVar(&m.cfg.Webhooks.AllowInsecure, "webhooks-allow-insecure", false, "let webhooks reach loopback addresses, and plain http reach those only: for development and tests")
+	f.fromEnv("webhooks-allow-insecure", "ERASURED_WEBHOOKS_ALLOW_INSECURE")
+	f.DurationVar(&m.webhookLease, "webhook-lease", time.Minute, "how long a process's claim on a webhook delivery keeps the others off it; a delivery whose process died is sent again after it (keep it above the 10s an attempt may take)")
+	f.fromEnv("webhook-lease", "ERASURED_WEBHOOK_LEASE")
+	f.IntVar(&m.webhookWorkers, "webhook-concurrency", 8, "how many webhook deliveries each process makes at once")
+	f.fromEnv("webhook-concurrency", "ERASURED_WEBHOOK_CONCURRENCY")
 	if err := f.parse(args); err != nil {
 		return nil, err
 	}
@@ -97,6 +108,9 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	}
 	if m.erasureLease <= 0 || m.erasurePoll <= 0 || m.vacuumInterval <= 0 {
 		return nil, errors.New("--erasure-lease, --erasure-poll and --vacuum-interval must be positive")
+	}
+	if m.webhookRetryFor <= 0 || m.webhookLease <= 0 || m.webhookWorkers < 1 {
+		return nil, errors.New("--webhook-retry-for, --webhook-lease and --webhook-concurrency must be positive")
 	}
 	if m.cfg.PageLength < 1 || m.cfg.PageLength > pagination.MaxLimit {
 		return nil, fmt.Errorf("--page-length must be from 1 to %d", pagination.MaxLimit)
@@ -136,7 +150,11 @@ func (m *Main) Run(ctx context.Context) error {
 		Name: "erasured_erasures_unreadable_total",
 		Help: "Erasure requests the erasure worker skipped because a stored value of theirs could not be read; each is tried again after its lease, and needs repair in the database.",
 	})
-	m.srv.MustRegister(unreadable)
+	overdue := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "erasured_erasure_requests_overdue",
+		Help: "Erasure requests of every store past their due_at and neither completed nor cancelled, as the overdue worker last counted them.",
+	})
+	m.srv.MustRegister(unreadable, overdue)
 	m.server = &http.Server{
 		Handler:           m.srv,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -147,7 +165,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(ln) }()
-	m.startWorkers(ctx, unreadable)
+	m.startWorkers(ctx, unreadable, overdue)
 	m.log.Info("listening", "addr", ln.Addr().String(), "database", db.Dialect(), "erasure_services", m.erasureServices)
 	return nil
 }
@@ -155,7 +173,7 @@ func (m *Main) Run(ctx context.Context) error {
 // startWorkers runs the background workers until Close stops them. Their context keeps
 // ctx's values but not its cancellation: a signal must not stop them while the HTTP
 // server still drains requests that may start more work.
-func (m *Main) startWorkers(ctx context.Context, unreadable prometheus.Counter) {
+func (m *Main) startWorkers(ctx context.Context, unreadable prometheus.Counter, overdue prometheus.Gauge) {
 	ctx, m.stopWorkers = context.WithCancel(context.WithoutCancel(ctx))
 	m.workersDone = make(chan struct{})
 	jobs := []interface{ Run(context.Context) error }{
@@ -173,6 +191,16 @@ func (m *Main) startWorkers(ctx context.Context, unreadable prometheus.Counter) 
 		// Asking whether a vacuum is due is one small query; every 10s adds little to
 		// the bound that --vacuum-interval sets.
 		&workers.Vacuum{DB: m.db, Interval: m.vacuumInterval, Poll: 10 * time.Second, Log: m.log},
+		&workers.Webhooks{
+			DB: m.db, Client: m.cfg.Webhooks.Client(), Lease: m.webhookLease, RetryFor: m.webhookRetryFor,
+			Concurrency: m.webhookWorkers, Log: m.log,
+			// An event is delivered within a second of its change, at the cost of one
+			// small indexed query a second per loop when nothing is due.
+			Poll: time.Second,
+		},
+		// Finding the requests that became overdue is one indexed query; every 10s is
+		// as soon as anyone needs to know, and counts the gauge as often.
+		&workers.Overdue{DB: m.db, Poll: 10 * time.Second, Gauge: overdue, Log: m.log},
 	}
 	var wg sync.WaitGroup
 	for _, job := range jobs {
