@@ -203,7 +203,7 @@ CREATE TABLE webhooks (
     secret        text NOT NULL, -- whsec_…: it signs, so it is kept as it is
     created_at    timestamptz NOT NULL,
     updated_at    timestamptz NOT NULL,
-    failing_since timestamptz, -- the first of an unbroken run of failed attempts
+    succeeded_at  timestamptz, -- when a delivery last succeeded, to the minute
     version       bigint NOT NULL DEFAULT 1
 );
 CREATE INDEX webhooks_store ON webhooks (store_id, created_at, id);

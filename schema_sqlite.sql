@@ -191,7 +191,7 @@ CREATE TABLE webhooks (
     secret        TEXT NOT NULL,
     created_at    TEXT NOT NULL,
     updated_at    TEXT NOT NULL,
-    failing_since TEXT,
+    succeeded_at  TEXT,
     version       INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX webhooks_store ON webhooks (store_id, created_at, id);

@@ -42,10 +42,9 @@ type Webhook struct {
 	SecretShown bool
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
-	// FailingSince is when the first of an unbroken run of failed attempts was made;
-	// nil after a success. A webhook that keeps failing for the retry period turns
-	// inactive (see Attempted).
-	FailingSince *time.Time
+	// SucceededAt is when a delivery to it last succeeded, to the minute (see
+	// Attempted); nil before the first.
+	SucceededAt *time.Time
 	// Version grows by one with every change; it is the ETag.
 	Version int64
 }
@@ -147,13 +146,9 @@ func NewWebhook(storeID string, in Values, now time.Time) *Webhook {
 }
 
 // Apply changes w as in, the values Webhooks.Decode read for Patch, say, and stamps
-// UpdatedAt. A webhook made active again starts a new run: its failures so far no longer
-// count against it. The caller bumps Version when it stores w.
+// UpdatedAt. The caller bumps Version when it stores w.
 func (w *Webhook) Apply(in Values, now time.Time) {
 	Webhooks.Set(w, in)
-	if active, ok := in["active"].(bool); ok && active {
-		w.FailingSince = nil
-	}
 	w.UpdatedAt = now
 }
 
@@ -164,18 +159,21 @@ func (w *Webhook) Wants(event string, r *ErasureRequest) bool {
 		(w.Service == nil || slices.Contains(r.ServicesRequired, *w.Service))
 }
 
-// Attempted records the outcome of an attempt to deliver to w at now: a success ends a
-// run of failures; a failure starts one, or, when the run has lasted retryFor, turns w
-// inactive, since its receiver is evidently gone. It reports whether w changed.
-func (w *Webhook) Attempted(ok bool, now time.Time, retryFor time.Duration) bool {
+// successGrain is how precisely a webhook remembers its last success: to the minute,
+// which spares its row a write per delivery and is nothing beside a retry period of days.
+const successGrain = time.Minute
+
+// Attempted records what the attempt of d at now, just recorded in d, means for w, and
+// reports whether w changed. A success is remembered. A delivery that has failed for
+// good, retried for the whole retry period, with no success of w's since its event, means
+// that every delivery to w has failed for that long: w turns inactive, since its
+// receiver is evidently gone, and nothing more is sent to it until a client makes it
+// active again.
+func (w *Webhook) Attempted(d *WebhookDelivery, now time.Time) bool {
 	switch {
-	case ok && w.FailingSince == nil:
-		return false
-	case ok:
-		w.FailingSince = nil
-	case w.FailingSince == nil:
-		w.FailingSince = &now
-	case w.Active && now.Sub(*w.FailingSince) >= retryFor:
+	case d.Status == DeliverySucceeded && (w.SucceededAt == nil || now.Sub(*w.SucceededAt) >= successGrain):
+		w.SucceededAt = &now
+	case d.Status == DeliveryFailed && w.Active && (w.SucceededAt == nil || w.SucceededAt.Before(d.CreatedAt)):
 		w.Active = false
 		w.Version++
 		w.UpdatedAt = now

@@ -14,21 +14,21 @@ import (
 )
 
 var webhookColumns = []string{
-	"id", "store_id", "url", "events", "service", "active", "secret", "created_at", "updated_at", "failing_since", "version",
+	"id", "store_id", "url", "events", "service", "active", "secret", "created_at", "updated_at", "succeeded_at", "version",
 }
 
 type webhookRow struct {
-	ID           string               `db:"id"`
-	StoreID      string               `db:"store_id"`
-	URL          string               `db:"url"`
-	Events       jsonColumn[[]string] `db:"events"`
-	Service      sql.NullString       `db:"service"`
-	Active       bool                 `db:"active"`
-	Secret       string               `db:"secret"`
-	CreatedAt    timeColumn           `db:"created_at"`
-	UpdatedAt    timeColumn           `db:"updated_at"`
-	FailingSince nullTimeColumn       `db:"failing_since"`
-	Version      int64                `db:"version"`
+	ID          string               `db:"id"`
+	StoreID     string               `db:"store_id"`
+	URL         string               `db:"url"`
+	Events      jsonColumn[[]string] `db:"events"`
+	Service     sql.NullString       `db:"service"`
+	Active      bool                 `db:"active"`
+	Secret      string               `db:"secret"`
+	CreatedAt   timeColumn           `db:"created_at"`
+	UpdatedAt   timeColumn           `db:"updated_at"`
+	SucceededAt nullTimeColumn       `db:"succeeded_at"`
+	Version     int64                `db:"version"`
 }
 
 type webhookListRow struct {
@@ -39,7 +39,7 @@ type webhookListRow struct {
 func (r *webhookRow) webhook() *erasured.Webhook {
 	return &erasured.Webhook{
 		ID: r.ID, StoreID: r.StoreID, URL: r.URL, Events: r.Events.V, Service: nullString(r.Service), Active: r.Active,
-		Secret: r.Secret, CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time, FailingSince: r.FailingSince.Time,
+		Secret: r.Secret, CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time, SucceededAt: r.SucceededAt.Time,
 		Version: r.Version,
 	}
 }
@@ -61,7 +61,7 @@ func (db *DB) CreateWebhook(ctx context.Context, w *erasured.Webhook, idem *Idem
 	id, replayed, err := db.create(ctx, idem, w.StoreID, erasured.Webhooks.Name, w.ID, func(tx *sqlx.Tx) error {
 		_, err := db.exec(ctx, tx, db.sb.Insert("webhooks").Columns(webhookColumns...).Values(
 			w.ID, w.StoreID, w.URL, jsonArg(w.Events), w.Service, w.Active, w.Secret,
-			db.timeArg(w.CreatedAt), db.timeArg(w.UpdatedAt), db.nullTimeArg(w.FailingSince), w.Version))
+			db.timeArg(w.CreatedAt), db.timeArg(w.UpdatedAt), db.nullTimeArg(w.SucceededAt), w.Version))
 		return err
 	})
 	if err != nil {
@@ -128,7 +128,7 @@ func (db *DB) UpdateWebhook(ctx context.Context, storeID, id string, match *eras
 func (db *DB) saveWebhook(ctx context.Context, tx sqlx.ExecerContext, w *erasured.Webhook) error {
 	_, err := db.exec(ctx, tx, db.sb.Update("webhooks").SetMap(map[string]any{
 		"url": w.URL, "events": jsonArg(w.Events), "service": w.Service, "active": w.Active,
-		"updated_at": db.timeArg(w.UpdatedAt), "failing_since": db.nullTimeArg(w.FailingSince), "version": w.Version,
+		"updated_at": db.timeArg(w.UpdatedAt), "succeeded_at": db.nullTimeArg(w.SucceededAt), "version": w.Version,
 	}).Where(sq.Eq{"id": w.ID}))
 	return err
 }
@@ -270,13 +270,13 @@ func (db *DB) ClaimDelivery(ctx context.Context, lease time.Duration, now time.T
 }
 
 // RecordAttempt records the attempt that d, claimed with ClaimDelivery, now tells of
-// (erasured.WebhookDelivery.Succeeded or Failed, ok for a success), and what it means
-// for its webhook w, as ClaimDelivery read it (erasured.Webhook.Attempted): the webhook
-// is written only when that changes it, so that a healthy webhook costs no write per
-// delivery. With w nil, no attempt was made (erasured.WebhookDelivery.Abandon) and
-// the webhook is left alone. It returns ECONFLICT when d is no longer pending: another worker recorded
+// (erasured.WebhookDelivery.Succeeded or Failed), and what it means for its webhook w,
+// as ClaimDelivery read it (erasured.Webhook.Attempted): the webhook is written only
+// when that changes it, so that a healthy webhook costs no write per delivery. With w
+// nil, no attempt was made (erasured.WebhookDelivery.Abandon) and the webhook is left
+// alone. It returns ECONFLICT when d is no longer pending: another worker recorded
 // it after d's lease ran out.
-func (db *DB) RecordAttempt(ctx context.Context, d *erasured.WebhookDelivery, w *erasured.Webhook, ok bool, retryFor time.Duration) error {
+func (db *DB) RecordAttempt(ctx context.Context, d *erasured.WebhookDelivery, w *erasured.Webhook) error {
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		n, err := db.exec(ctx, tx, db.sb.Update("webhook_deliveries").SetMap(map[string]any{
 			"status": d.Status, "attempts": d.Attempts, "last_status_code": d.LastStatusCode, "last_error": d.LastError,
@@ -291,7 +291,7 @@ func (db *DB) RecordAttempt(ctx context.Context, d *erasured.WebhookDelivery, w 
 		if w == nil {
 			return nil
 		}
-		if seen := *w; !seen.Attempted(ok, d.UpdatedAt, retryFor) {
+		if seen := *w; !seen.Attempted(d, d.UpdatedAt) {
 			return nil
 		}
 		// Read it again under its lock: other deliveries to it are recorded meanwhile.
@@ -302,7 +302,7 @@ func (db *DB) RecordAttempt(ctx context.Context, d *erasured.WebhookDelivery, w 
 		if err != nil {
 			return err
 		}
-		if !cur.Attempted(ok, d.UpdatedAt, retryFor) {
+		if !cur.Attempted(d, d.UpdatedAt) {
 			return nil
 		}
 		return db.saveWebhook(ctx, tx, cur)

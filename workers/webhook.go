@@ -31,8 +31,8 @@ type Webhooks struct {
 	Lease time.Duration
 	// Poll is the wait when nothing is due, and the first wait after a failure.
 	Poll time.Duration
-	// RetryFor is how long after its event a delivery is retried, and how long a webhook
-	// may fail without a break before it is made inactive.
+	// RetryFor is how long after its event a delivery is retried. A webhook none of whose
+	// deliveries succeeded for that long is made inactive.
 	RetryFor time.Duration
 	// Backoff is the first retry's delay (erasured.RetryDelay); zero is
 	// erasured.RetryBase.
@@ -76,7 +76,7 @@ func (w *Webhooks) RunOnce(ctx context.Context) (worked bool, err error) {
 	}
 	if !hook.Active {
 		d.Abandon("not sent: the webhook is not active", erasured.Now())
-		return true, w.record(ctx, d, nil, false)
+		return true, w.record(ctx, d, nil)
 	}
 	status, sendErr := w.Client.Send(ctx, egress.Message{URL: hook.URL, Secret: hook.Secret, ID: d.ID, Body: d.Payload}, erasured.Now())
 	if ctx.Err() != nil {
@@ -97,14 +97,14 @@ func (w *Webhooks) RunOnce(ctx context.Context) (worked bool, err error) {
 		w.log().WarnContext(ctx, "a webhook delivery failed", "delivery_id", d.ID, "webhook_id", hook.ID, "store_id", d.StoreID,
 			"attempts", d.Attempts, "status", d.Status, "error", *d.LastError)
 	}
-	return true, w.record(ctx, d, hook, ok)
+	return true, w.record(ctx, d, hook)
 }
 
 // record records d's attempt. A delivery that another worker recorded meanwhile (this
 // one's lease ran out while it sent) is no failure: it was sent twice, as at least once
 // allows.
-func (w *Webhooks) record(ctx context.Context, d *erasured.WebhookDelivery, hook *erasured.Webhook, ok bool) error {
-	err := w.DB.RecordAttempt(ctx, d, hook, ok, w.RetryFor)
+func (w *Webhooks) record(ctx context.Context, d *erasured.WebhookDelivery, hook *erasured.Webhook) error {
+	err := w.DB.RecordAttempt(ctx, d, hook)
 	if erasured.ErrorCode(err) == erasured.ECONFLICT {
 		w.log().InfoContext(ctx, "a webhook delivery was recorded by another worker first", "delivery_id", d.ID)
 		return nil
