@@ -180,16 +180,18 @@ CREATE INDEX erasure_services_created ON erasure_services (store_id, created_at,
 
 -- Each service's queue: one row per required service that has not reported on a request
 -- that is not final, deleted when it reports or the request ends. A service's list
--- (filter=eq(awaiting_service,NAME)) reads its rows from the index and only then the
--- requests, so it costs what the queue holds, not what the store does.
+-- (filter=eq(awaiting_service,NAME)) is read from the index in the list's order, and
+-- only then the requests, so a page costs what it holds, not what the store does. The
+-- request's store and creation time are repeated under names of their own, so that a
+-- join with erasure_requests leaves no column name ambiguous.
 CREATE TABLE erasure_awaiting (
     erasure_request_id uuid NOT NULL REFERENCES erasure_requests (id),
     service            text NOT NULL,
-    store_id           text NOT NULL,
-    created_at         timestamptz NOT NULL, -- the request's
+    request_store_id   text NOT NULL,
+    request_created_at timestamptz NOT NULL,
     PRIMARY KEY (erasure_request_id, service)
 );
-CREATE INDEX erasure_awaiting_service ON erasure_awaiting (store_id, service, created_at, erasure_request_id);
+CREATE INDEX erasure_awaiting_queue ON erasure_awaiting (request_store_id, service, request_created_at, erasure_request_id);
 
 -- Webhooks, and their outbox: a delivery row is written in the same transaction as the
 -- change it announces, and sent by whichever process claims it.
@@ -208,13 +210,28 @@ CREATE TABLE webhooks (
 );
 CREATE INDEX webhooks_store ON webhooks (store_id, created_at, id);
 
+-- The outbox: one row per event that webhooks want, written in the same transaction as
+-- the change it announces, however many webhooks want it; the delivery workers then make
+-- it a delivery per webhook (fanned_out_at), so that a change pays for one row.
+CREATE TABLE webhook_events (
+    id                 uuid PRIMARY KEY,
+    store_id           text NOT NULL,
+    event              text NOT NULL,
+    erasure_request_id uuid NOT NULL,
+    webhook_ids        jsonb NOT NULL, -- those that wanted it when it happened
+    payload            text NOT NULL, -- as signed and sent on every attempt
+    created_at         timestamptz NOT NULL,
+    fanned_out_at      timestamptz
+);
+CREATE INDEX webhook_events_new ON webhook_events (id) WHERE fanned_out_at IS NULL;
+
 CREATE TABLE webhook_deliveries (
     id                 uuid PRIMARY KEY, -- the webhook-id of every attempt
     store_id           text NOT NULL,
     webhook_id         uuid NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
     event              text NOT NULL,
     erasure_request_id uuid NOT NULL,
-    payload            text NOT NULL, -- the body, as signed and sent on every attempt
+    event_id           uuid NOT NULL REFERENCES webhook_events (id), -- its body
     status             text NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
     attempts           integer NOT NULL DEFAULT 0,
     last_status_code   integer,

@@ -175,11 +175,11 @@ CREATE INDEX erasure_services_created ON erasure_services (store_id, created_at,
 CREATE TABLE erasure_awaiting (
     erasure_request_id TEXT NOT NULL REFERENCES erasure_requests (id),
     service            TEXT NOT NULL,
-    store_id           TEXT NOT NULL,
-    created_at         TEXT NOT NULL,
+    request_store_id   TEXT NOT NULL,
+    request_created_at TEXT NOT NULL,
     PRIMARY KEY (erasure_request_id, service)
 );
-CREATE INDEX erasure_awaiting_service ON erasure_awaiting (store_id, service, created_at, erasure_request_id);
+CREATE INDEX erasure_awaiting_queue ON erasure_awaiting (request_store_id, service, request_created_at, erasure_request_id);
 
 CREATE TABLE webhooks (
     id            TEXT PRIMARY KEY,
@@ -196,13 +196,25 @@ CREATE TABLE webhooks (
 );
 CREATE INDEX webhooks_store ON webhooks (store_id, created_at, id);
 
+CREATE TABLE webhook_events (
+    id                 TEXT PRIMARY KEY,
+    store_id           TEXT NOT NULL,
+    event              TEXT NOT NULL,
+    erasure_request_id TEXT NOT NULL,
+    webhook_ids        TEXT NOT NULL,
+    payload            TEXT NOT NULL,
+    created_at         TEXT NOT NULL,
+    fanned_out_at      TEXT
+);
+CREATE INDEX webhook_events_new ON webhook_events (id) WHERE fanned_out_at IS NULL;
+
 CREATE TABLE webhook_deliveries (
     id                 TEXT PRIMARY KEY,
     store_id           TEXT NOT NULL,
     webhook_id         TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
     event              TEXT NOT NULL,
     erasure_request_id TEXT NOT NULL,
-    payload            TEXT NOT NULL,
+    event_id           TEXT NOT NULL REFERENCES webhook_events (id),
     status             TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
     attempts           INTEGER NOT NULL DEFAULT 0,
     last_status_code   INTEGER,

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // The events a webhook may subscribe to: what happens to an erasure request that a
@@ -190,9 +192,8 @@ const (
 	DeliveryFailed    = "failed"
 )
 
-// WebhookDelivery is one event to be delivered to one webhook: a row of the outbox,
-// written in the same transaction as the change it announces, then sent until the
-// receiver answers 2xx or the retry period ends. Its ID is the webhook-id of every
+// WebhookDelivery is one event to be delivered to one webhook (made from its
+// Announcement), sent until the receiver answers 2xx or the retry period ends. Its ID is the webhook-id of every
 // attempt, so that a receiver can tell a repeat from a new event.
 type WebhookDelivery struct {
 	ID               string
@@ -200,7 +201,9 @@ type WebhookDelivery struct {
 	WebhookID        string
 	Event            string
 	ErasureRequestID string
-	// Payload is the body of every attempt, as it was when the event happened.
+	// EventID names the announcement of the event, which every webhook told of it
+	// shares: Payload, the body of every attempt, as it was when the event happened.
+	EventID        string
 	Payload        []byte
 	Status         string
 	Attempts       int
@@ -240,28 +243,66 @@ var WebhookDeliveries = NewType("webhook_delivery",
 	},
 	[]Sort{{Attribute: "created_at", Desc: true}})
 
-// Deliveries returns the deliveries of event on r to each of hooks that wants it (see
-// Wants), due at once. Their payload is r as it is now, as a JSON:API resource object
-// under the Standard Webhooks envelope: {"type","timestamp","data"}.
-func Deliveries(event string, r *ErasureRequest, hooks []*Webhook, now time.Time) ([]*WebhookDelivery, error) {
-	var out []*WebhookDelivery
-	var payload []byte
+// Announcement is an event on an erasure request that webhooks are to be told of: the
+// outbox's row, written in the transaction of the change, once however many webhooks
+// want it. Each of WebhookIDs then gets a delivery of its own (Deliveries), made by a
+// worker, so that the change pays for one row, not one per webhook.
+type Announcement struct {
+	ID               string
+	StoreID          string
+	Event            string
+	ErasureRequestID string
+	// WebhookIDs are the webhooks that wanted the event when it happened (see Wants).
+	WebhookIDs []string
+	// Payload is the body of every attempt of every delivery: r as it was then, as a
+	// JSON:API resource object under the Standard Webhooks envelope
+	// {"type","timestamp","data"}.
+	Payload   []byte
+	CreatedAt time.Time
+}
+
+// Announce returns the announcement of event on r at now to those of hooks that want
+// it, or nil when none does.
+func Announce(event string, r *ErasureRequest, hooks []*Webhook, now time.Time) (*Announcement, error) {
+	var ids []string
 	for _, h := range hooks {
-		if !h.Wants(event, r) {
-			continue
+		if h.Wants(event, r) {
+			ids = append(ids, h.ID)
 		}
-		if payload == nil {
-			var err error
-			if payload, err = announcement(event, r, now); err != nil {
-				return nil, err
-			}
-		}
-		out = append(out, &WebhookDelivery{
-			ID: NewID(), StoreID: r.StoreID, WebhookID: h.ID, Event: event, ErasureRequestID: r.ID,
-			Payload: payload, Status: DeliveryPending, NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now,
-		})
 	}
-	return out, nil
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	payload, err := announcement(event, r, now)
+	if err != nil {
+		return nil, err
+	}
+	return &Announcement{ID: newDeliveryID(), StoreID: r.StoreID, Event: event, ErasureRequestID: r.ID,
+		WebhookIDs: ids, Payload: payload, CreatedAt: now}, nil
+}
+
+// Deliveries returns a's deliveries to webhookIDs (those of a.WebhookIDs that still
+// exist), due at now. Each counts its retry period from the event.
+func (a *Announcement) Deliveries(webhookIDs []string, now time.Time) []*WebhookDelivery {
+	out := make([]*WebhookDelivery, len(webhookIDs))
+	for i, id := range webhookIDs {
+		out[i] = &WebhookDelivery{
+			ID: newDeliveryID(), StoreID: a.StoreID, WebhookID: id, Event: a.Event, ErasureRequestID: a.ErasureRequestID,
+			EventID: a.ID, Payload: a.Payload, Status: DeliveryPending, NextAttemptAt: &now, CreatedAt: a.CreatedAt, UpdatedAt: now,
+		}
+	}
+	return out
+}
+
+// newDeliveryID returns a new delivery's id: a UUID of version 7, which begins with the
+// time, so that the outbox's primary key grows at its end as the deliveries are written
+// rather than in a random page each, as a version 4 UUID would make it.
+func newDeliveryID() string {
+	id, err := uuid.NewV7()
+	if err != nil { // only when the system's random source fails
+		return NewID()
+	}
+	return id.String()
 }
 
 // announcement is the body that tells of event on r at now.

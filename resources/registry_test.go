@@ -83,6 +83,20 @@ func TestServicesRegistry(t *testing.T) {
 		if q := e.queue(reader, "billing"); !slices.Equal(q, []string{first, second}) {
 			t.Errorf("billing's queue %v, want %v", q, []string{first, second})
 		}
+		// A queue read a request at a time, by cursor, and newest first.
+		page := e.do("GET", erasures+"?page[size]=1&filter="+url.QueryEscape("eq(awaiting_service,billing)"), reader, nil).want(t, http.StatusOK)
+		next := page.Doc["links"].(map[string]any)["next"].(string)
+		if l := page.list(t); len(l) != 1 || l[0]["id"] != first {
+			t.Errorf("first page of the queue %v", l)
+		}
+		page = e.do("GET", e.local(t, next), reader, nil).want(t, http.StatusOK)
+		if l := page.list(t); len(l) != 1 || l[0]["id"] != second || page.Doc["links"].(map[string]any)["next"] != nil {
+			t.Errorf("second page of the queue %s", page.Body)
+		}
+		desc := e.do("GET", erasures+"?sort=-created_at&filter="+url.QueryEscape("eq(awaiting_service,billing):eq(status,CREATED)"), reader, nil).want(t, http.StatusOK)
+		if l := desc.list(t); len(l) != 2 || l[0]["id"] != second || desc.Doc["meta"].(map[string]any)["results"].(map[string]any)["total"] != 2.0 {
+			t.Errorf("the queue newest first %s", desc.Body)
+		}
 
 		// A service that answers, with success or failure, leaves the queue; an
 		// unlisted service's report is recorded and changes nothing else.

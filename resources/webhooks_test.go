@@ -189,6 +189,12 @@ func TestWebhookDeliveries(t *testing.T) {
 		e.do("POST", webhooks, e.key("s2"), newWebhook(other.URL, []string{erasured.EventCreated}, nil)).want(t, http.StatusCreated)
 
 		id := e.file(ops, "alice")
+		if n := len(e.deliveries(ops, hookID)); n != 0 {
+			t.Errorf("%d deliveries before the worker made them", n)
+		}
+		if n, err := db.FanOut(context.Background(), erasured.Now(), 10); err != nil || n != 1 {
+			t.Fatalf("FanOut: %d, %v", n, err)
+		}
 		pending := e.deliveries(ops, hookID)
 		if len(pending) != 1 || attrs(pending[0])["status"] != "pending" || attrs(pending[0])["attempts"] != 0.0 ||
 			attrs(pending[0])["event"] != erasured.EventCreated || attrs(pending[0])["erasure_request_id"] != id {
@@ -337,7 +343,8 @@ func TestWebhookGivesUp(t *testing.T) {
 		const retryFor = 300 * time.Millisecond
 		w := deliverer(db, retryFor)
 		deliverUntil(t, w, "the delivery to fail for good", func() bool {
-			return attrs(e.deliveries(ops, hookID)[0])["status"] == "failed"
+			d := e.deliveries(ops, hookID)
+			return len(d) == 1 && attrs(d[0])["status"] == "failed"
 		})
 		d := attrs(e.deliveries(ops, hookID)[0])
 		created, _ := time.Parse(time.RFC3339Nano, d["created_at"].(string))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -112,16 +113,15 @@ func erasureStatusWhere(op filters.Op, values []any) (sq.Sqlizer, error) {
 }
 
 // awaitingWhere matches the requests that still wait for a report from the services
-// named: those with a row in erasure_awaiting. The condition is a correlated EXISTS,
-// which both planners turn into a join that reads the service's rows from the index
-// erasure_awaiting_service (the list's store_id carries over to it) and only then the
-// requests, so a service's queue costs what the queue holds, not what the store does.
+// named: those with a row in erasure_awaiting. It serves the lists that queueTable does
+// not (several services at once, or another order); a service's own queue is read as
+// queueTable says.
 func awaitingWhere(op filters.Op, values []any) (sq.Sqlizer, error) {
 	if op != filters.Eq && op != filters.In {
 		return nil, fmt.Errorf("awaiting_service filter: operator %q", op)
 	}
-	return sq.Expr(`EXISTS (SELECT 1 FROM erasure_awaiting a WHERE a.erasure_request_id = erasure_requests.id
-		AND a.store_id = erasure_requests.store_id AND ?)`, sq.Eq{"a.service": values}), nil
+	return sq.Expr(`EXISTS (SELECT 1 FROM erasure_awaiting WHERE erasure_request_id = erasure_requests.id AND ?)`,
+		sq.Eq{"service": values}), nil
 }
 
 // unfinished is the condition of the requests that are not final, written as the
@@ -148,11 +148,74 @@ var erasureTable = tableOf("erasure_requests", erasured.ErasureRequests,
 		"status": erasureStatusWhere, "awaiting_service": awaitingWhere, "overdue": overdueWhere,
 	})
 
+// queueTable is erasureTable as a service's queue (eq(awaiting_service,NAME), in order of
+// creation) reads it: erasure_requests joined with the service's rows of
+// erasure_awaiting, whose index (request_store_id, service, request_created_at,
+// erasure_request_id) holds the queue in the list's own order. The list sorts, and its
+// cursors seek, by those columns, which equal created_at and id, so that a page reads
+// its entries off the index and stops at its LIMIT, however large the store and
+// wherever in it the queue's requests lie. Planners cannot see that order through an
+// EXISTS: they walk the store by created_at and probe each request, or join the whole
+// queue and sort it. The join names created_at too, so that the count of the first
+// page probes erasure_requests_created (store_id, created_at, id) from the queue's
+// entries alone, rather than scanning the store's.
+var queueTable = func() table {
+	t := tableOf("erasure_requests", erasured.ErasureRequests,
+		map[string]func(filters.Op, []any) (sq.Sqlizer, error){
+			"status": erasureStatusWhere, "overdue": overdueWhere,
+			"awaiting_service": func(op filters.Op, values []any) (sq.Sqlizer, error) {
+				if op != filters.Eq {
+					return nil, fmt.Errorf("queue of %v: operator %q", values, op)
+				}
+				return sq.Eq{"service": values[0]}, nil
+			},
+		})
+	t.id.name = "erasure_request_id"
+	c := t.columns["created_at"]
+	c.name = "request_created_at"
+	t.columns["created_at"] = c
+	return t
+}()
+
+// queueRow is a row of a service's queue (queueTable).
+type queueRow struct {
+	erasureRow
+	QueuedAt  timeColumn `db:"request_created_at"`
+	RequestID string     `db:"erasure_request_id"`
+	listTotal
+}
+
+// isQueue reports whether opts lists one service's queue in order of creation, which
+// queueTable serves.
+func isQueue(opts ListOptions) bool {
+	if len(opts.Sort) > 1 || len(opts.Sort) == 1 && opts.Sort[0].Attribute != "created_at" {
+		return false
+	}
+	n := 0
+	for _, c := range opts.Filter {
+		if c.Attribute == "awaiting_service" {
+			if c.Op != filters.Eq {
+				return false
+			}
+			n++
+		}
+	}
+	return n == 1
+}
+
 // ErasureRequestPage returns the page opts asks for of the erasure requests of
 // opts.StoreID that match opts.Filter: by offset, or by cursor when opts.Cursor is set.
 // A cursor that does not belong to the list's sort, or whose values are not of their
 // keys' types, is a *pagination.Error naming its parameter.
 func (db *DB) ErasureRequestPage(ctx context.Context, opts ListOptions) (*Page[*erasured.ErasureRequest], error) {
+	if isQueue(opts) {
+		return list(ctx, db, queueTable,
+			db.sb.Select().From("erasure_requests").
+				Join("erasure_awaiting ON erasure_request_id = id AND request_store_id = store_id AND request_created_at = created_at").
+				Where(sq.Eq{"store_id": opts.StoreID}),
+			append(slices.Clone(erasureColumns), "request_created_at", "erasure_request_id"), opts,
+			func(r *queueRow) (*erasured.ErasureRequest, error) { return r.erasureRequest(), nil })
+	}
 	return list(ctx, db, erasureTable,
 		db.sb.Select().From("erasure_requests").Where(sq.Eq{"store_id": opts.StoreID}),
 		erasureColumns, opts, func(r *erasureListRow) (*erasured.ErasureRequest, error) { return r.erasureRequest(), nil })

@@ -147,7 +147,7 @@ func (db *DB) insertAwaiting(ctx context.Context, tx sqlx.ExecerContext, r *eras
 	if len(r.ServicesRequired) == 0 {
 		return nil
 	}
-	b := db.sb.Insert("erasure_awaiting").Columns("erasure_request_id", "service", "store_id", "created_at")
+	b := db.sb.Insert("erasure_awaiting").Columns("erasure_request_id", "service", "request_store_id", "request_created_at")
 	for _, s := range r.ServicesRequired {
 		b = b.Values(r.ID, s, r.StoreID, db.timeArg(r.CreatedAt))
 	}

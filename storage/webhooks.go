@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -150,9 +151,9 @@ func (db *DB) DeleteWebhook(ctx context.Context, storeID, id string) error {
 	return nil
 }
 
-// announce writes, in tx, the deliveries of event on r to the webhooks of r's store that
-// want it (erasured.Deliveries): the outbox, committed or rolled back with the change
-// it announces.
+// announce writes, in tx, the announcement of event on r to the webhooks of r's store
+// that want it (erasured.Announce): the outbox's row, committed or rolled back with the
+// change it announces. FanOut makes its deliveries.
 func (db *DB) announce(ctx context.Context, tx sqlx.ExtContext, event string, r *erasured.ErasureRequest, now time.Time) error {
 	var rows []webhookRow
 	if err := db.selectRows(ctx, tx, &rows, db.sb.Select("id", "events", "service", "active").From("webhooks").
@@ -166,24 +167,88 @@ func (db *DB) announce(ctx context.Context, tx sqlx.ExtContext, event string, r 
 	for i := range rows {
 		hooks[i] = rows[i].webhook()
 	}
-	deliveries, err := erasured.Deliveries(event, r, hooks, now)
-	if err != nil || len(deliveries) == 0 {
+	a, err := erasured.Announce(event, r, hooks, now)
+	if err != nil || a == nil {
 		return err
 	}
-	b := db.sb.Insert("webhook_deliveries").Columns("id", "store_id", "webhook_id", "event", "erasure_request_id",
-		"payload", "status", "next_attempt_at", "created_at", "updated_at")
-	for _, d := range deliveries {
-		b = b.Values(d.ID, d.StoreID, d.WebhookID, d.Event, d.ErasureRequestID, string(d.Payload), d.Status,
-			db.nullTimeArg(d.NextAttemptAt), db.timeArg(d.CreatedAt), db.timeArg(d.UpdatedAt))
-	}
-	if _, err := db.exec(ctx, tx, b); err != nil {
-		return fmt.Errorf("deliveries of %s: %w", event, err)
+	if _, err := db.exec(ctx, tx, db.sb.Insert("webhook_events").
+		Columns("id", "store_id", "event", "erasure_request_id", "webhook_ids", "payload", "created_at").
+		Values(a.ID, a.StoreID, a.Event, a.ErasureRequestID, jsonArg(a.WebhookIDs), string(a.Payload), db.timeArg(a.CreatedAt))); err != nil {
+		return fmt.Errorf("announce %s: %w", event, err)
 	}
 	return nil
 }
 
+type announcementRow struct {
+	ID               string               `db:"id"`
+	StoreID          string               `db:"store_id"`
+	Event            string               `db:"event"`
+	ErasureRequestID string               `db:"erasure_request_id"`
+	WebhookIDs       jsonColumn[[]string] `db:"webhook_ids"`
+	CreatedAt        timeColumn           `db:"created_at"`
+}
+
+// FanOut makes up to limit announcements, the oldest first, into their deliveries, due
+// at now: one per webhook that wanted the event and still exists. It returns how many
+// announcements it made so. Processes that fan out at once take different ones (SKIP
+// LOCKED on PostgreSQL; SQLite's one writer), and each is fanned out once.
+func (db *DB) FanOut(ctx context.Context, now time.Time, limit int) (int, error) {
+	n := 0
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		q := db.sb.Select("id", "store_id", "event", "erasure_request_id", "webhook_ids", "created_at").
+			From("webhook_events").Where(sq.Expr("fanned_out_at IS NULL")).OrderBy("id").Limit(uint64(limit))
+		if db.dialect == postgres {
+			q = q.Suffix("FOR UPDATE SKIP LOCKED")
+		}
+		var rows []announcementRow
+		if err := db.selectRows(ctx, tx, &rows, q); err != nil || len(rows) == 0 {
+			return err
+		}
+		var wanted []string
+		for _, r := range rows {
+			wanted = append(wanted, r.WebhookIDs.V...)
+		}
+		var existing []string
+		if err := db.selectRows(ctx, tx, &existing, db.sb.Select("id").From("webhooks").Where(sq.Eq{"id": wanted})); err != nil {
+			return err
+		}
+		b := db.sb.Insert("webhook_deliveries").Columns("id", "store_id", "webhook_id", "event", "erasure_request_id",
+			"event_id", "status", "next_attempt_at", "created_at", "updated_at")
+		made := false
+		ids := make([]string, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+			a := erasured.Announcement{ID: r.ID, StoreID: r.StoreID, Event: r.Event, ErasureRequestID: r.ErasureRequestID,
+				CreatedAt: r.CreatedAt.Time}
+			var to []string
+			for _, id := range r.WebhookIDs.V {
+				if slices.Contains(existing, id) {
+					to = append(to, id)
+				}
+			}
+			for _, d := range a.Deliveries(to, now) {
+				made = true
+				b = b.Values(d.ID, d.StoreID, d.WebhookID, d.Event, d.ErasureRequestID, d.EventID, d.Status,
+					db.nullTimeArg(d.NextAttemptAt), db.timeArg(d.CreatedAt), db.timeArg(d.UpdatedAt))
+			}
+		}
+		if made {
+			if _, err := db.exec(ctx, tx, b); err != nil {
+				return fmt.Errorf("deliveries: %w", err)
+			}
+		}
+		n = len(rows)
+		_, err := db.exec(ctx, tx, db.sb.Update("webhook_events").Set("fanned_out_at", db.timeArg(now)).Where(sq.Eq{"id": ids}))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("fan out announcements: %w", err)
+	}
+	return n, nil
+}
+
 var deliveryColumns = []string{
-	"id", "store_id", "webhook_id", "event", "erasure_request_id", "payload", "status", "attempts",
+	"id", "store_id", "webhook_id", "event", "erasure_request_id", "event_id", "status", "attempts",
 	"last_status_code", "last_error", "next_attempt_at", "created_at", "updated_at",
 }
 
@@ -193,7 +258,7 @@ type deliveryRow struct {
 	WebhookID        string         `db:"webhook_id"`
 	Event            string         `db:"event"`
 	ErasureRequestID string         `db:"erasure_request_id"`
-	Payload          string         `db:"payload"`
+	EventID          string         `db:"event_id"`
 	Status           string         `db:"status"`
 	Attempts         int            `db:"attempts"`
 	LastStatusCode   sql.NullInt64  `db:"last_status_code"`
@@ -211,7 +276,7 @@ type deliveryListRow struct {
 func (r *deliveryRow) delivery() *erasured.WebhookDelivery {
 	d := &erasured.WebhookDelivery{
 		ID: r.ID, StoreID: r.StoreID, WebhookID: r.WebhookID, Event: r.Event, ErasureRequestID: r.ErasureRequestID,
-		Payload: []byte(r.Payload), Status: r.Status, Attempts: r.Attempts, LastError: nullString(r.LastError),
+		EventID: r.EventID, Status: r.Status, Attempts: r.Attempts, LastError: nullString(r.LastError),
 		NextAttemptAt: r.NextAttemptAt.Time, CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
 	}
 	if r.LastStatusCode.Valid {
@@ -259,6 +324,9 @@ func (db *DB) ClaimDelivery(ctx context.Context, lease time.Duration, now time.T
 		return nil, nil, fmt.Errorf("claim delivery: %w", err)
 	}
 	d := row.delivery()
+	if err := db.getRow(ctx, db.db, &d.Payload, db.sb.Select("payload").From("webhook_events").Where(sq.Eq{"id": d.EventID})); err != nil {
+		return nil, nil, fmt.Errorf("claim delivery %s: its body: %w", d.ID, err)
+	}
 	w, err := db.webhook(ctx, db.db, d.StoreID, d.WebhookID, false)
 	if erasured.ErrorCode(err) == erasured.ENOTFOUND {
 		return d, nil, nil // deleted since: its deliveries went with it

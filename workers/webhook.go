@@ -15,7 +15,8 @@ import (
 	"github.com/erasured/erasured/storage"
 )
 
-// Webhooks delivers the outbox: each delivery that is due is claimed through the
+// Webhooks delivers the outbox: each announcement becomes a delivery per webhook that
+// wanted it (storage.DB.FanOut), and each delivery that is due is claimed through the
 // database (storage.DB.ClaimDelivery), signed and sent (egress), and its outcome
 // recorded (storage.DB.RecordAttempt). A delivery that the receiver answered with a 2xx
 // is never sent again; any other outcome is retried after erasured.RetryDelay, until
@@ -45,25 +46,51 @@ type Webhooks struct {
 	Log *slog.Logger
 }
 
-// Run delivers until ctx is done, and then returns nil, with Concurrency loops that
-// each claim deliveries back to back while any are due, poll every Poll when none is,
-// and back off while the database fails. It returns an error only when the Webhooks is
-// not set up.
+// Run delivers until ctx is done, and then returns nil: one loop makes announcements
+// into deliveries, and Concurrency loops each claim deliveries back to back while any
+// are due; each polls every Poll when it has nothing to do, and backs off while the
+// database fails. It returns an error only when the Webhooks is not set up.
 func (w *Webhooks) Run(ctx context.Context) error {
 	if w.DB == nil || w.Client == nil || w.Lease <= 0 || w.Poll <= 0 || w.RetryFor <= 0 {
 		return errors.New("webhook worker: DB, Client, Lease, Poll and RetryFor must be set")
 	}
 	var wg sync.WaitGroup
+	wg.Go(func() { loop(ctx, "webhook fan-out", w.Poll, w.log(), w.fanOut) })
 	for range max(w.Concurrency, 1) {
-		wg.Go(func() { loop(ctx, "webhook worker", w.Poll, w.log(), w.RunOnce) })
+		wg.Go(func() { loop(ctx, "webhook worker", w.Poll, w.log(), w.deliver) })
 	}
 	wg.Wait()
 	return nil
 }
 
-// RunOnce claims one due delivery, sends it and records the outcome. worked reports
-// whether there was a delivery to claim.
+// fanOutBatch is how many announcements one round makes into deliveries at most.
+const fanOutBatch = 100
+
+// RunOnce does one round of both of Run's loops: it makes new announcements into
+// deliveries, then claims one due delivery, sends it and records the outcome. worked
+// reports whether there was anything to do.
 func (w *Webhooks) RunOnce(ctx context.Context) (worked bool, err error) {
+	fanned, err := w.fanOut(ctx)
+	if err != nil {
+		return false, err
+	}
+	delivered, err := w.deliver(ctx)
+	return fanned || delivered, err
+}
+
+// fanOut makes a batch of announcements into deliveries (storage.DB.FanOut). worked
+// reports whether there were any.
+func (w *Webhooks) fanOut(ctx context.Context) (worked bool, err error) {
+	n, err := w.DB.FanOut(ctx, erasured.Now(), fanOutBatch)
+	if err != nil {
+		return false, fmt.Errorf("webhook fan-out: %w", err)
+	}
+	return n > 0, nil
+}
+
+// deliver claims one due delivery, sends it and records the outcome. worked reports
+// whether there was a delivery to claim.
+func (w *Webhooks) deliver(ctx context.Context) (worked bool, err error) {
 	d, hook, err := w.DB.ClaimDelivery(ctx, w.Lease, erasured.Now())
 	if err != nil {
 		return false, fmt.Errorf("webhook worker: %w", err)
