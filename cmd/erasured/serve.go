@@ -93,7 +93,7 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	f.fromEnv("webhooks-allow-insecure", "ERASURED_WEBHOOKS_ALLOW_INSECURE")
 	f.DurationVar(&m.webhookLease, "webhook-lease", time.Minute, "how long a process's claim on a webhook delivery keeps the others off it; a delivery whose process died is sent again after it (keep it above the 10s an attempt may take)")
 	f.fromEnv("webhook-lease", "ERASURED_WEBHOOK_LEASE")
-	f.IntVar(&m.webhookWorkers, "webhook-concurrency", 8, "how many webhook deliveries each process makes at once")
+	f.IntVar(&m.webhookWorkers, "webhook-concurrency", 8, "how many webhook deliveries this process makes at once; 0 for none, in a process that only serves the API while others deliver")
 	f.fromEnv("webhook-concurrency", "ERASURED_WEBHOOK_CONCURRENCY")
 	if err := f.parse(args); err != nil {
 		return nil, err
@@ -109,8 +109,8 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	if m.erasureLease <= 0 || m.erasurePoll <= 0 || m.vacuumInterval <= 0 {
 		return nil, errors.New("--erasure-lease, --erasure-poll and --vacuum-interval must be positive")
 	}
-	if m.webhookRetryFor <= 0 || m.webhookLease <= 0 || m.webhookWorkers < 1 {
-		return nil, errors.New("--webhook-retry-for, --webhook-lease and --webhook-concurrency must be positive")
+	if m.webhookRetryFor <= 0 || m.webhookLease <= 0 || m.webhookWorkers < 0 {
+		return nil, errors.New("--webhook-retry-for and --webhook-lease must be positive, and --webhook-concurrency not negative")
 	}
 	if m.cfg.PageLength < 1 || m.cfg.PageLength > pagination.MaxLimit {
 		return nil, fmt.Errorf("--page-length must be from 1 to %d", pagination.MaxLimit)
@@ -191,16 +191,18 @@ func (m *Main) startWorkers(ctx context.Context, unreadable prometheus.Counter, 
 		// Asking whether a vacuum is due is one small query; every 10s adds little to
 		// the bound that --vacuum-interval sets.
 		&workers.Vacuum{DB: m.db, Interval: m.vacuumInterval, Poll: 10 * time.Second, Log: m.log},
-		&workers.Webhooks{
+		// Finding the requests that became overdue is one indexed query; every 10s is
+		// as soon as anyone needs to know, and counts the gauge as often.
+		&workers.Overdue{DB: m.db, Poll: 10 * time.Second, Gauge: overdue, Log: m.log},
+	}
+	if m.webhookWorkers > 0 {
+		jobs = append(jobs, &workers.Webhooks{
 			DB: m.db, Client: m.cfg.Webhooks.Client(), Lease: m.webhookLease, RetryFor: m.webhookRetryFor,
 			Concurrency: m.webhookWorkers, Log: m.log,
 			// An event is delivered within a second of its change, at the cost of one
 			// small indexed query a second per loop when nothing is due.
 			Poll: time.Second,
-		},
-		// Finding the requests that became overdue is one indexed query; every 10s is
-		// as soon as anyone needs to know, and counts the gauge as often.
-		&workers.Overdue{DB: m.db, Poll: 10 * time.Second, Gauge: overdue, Log: m.log},
+		})
 	}
 	var wg sync.WaitGroup
 	for _, job := range jobs {
