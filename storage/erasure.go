@@ -156,9 +156,9 @@ var erasureTable = tableOf("erasure_requests", erasured.ErasureRequests,
 // its entries off the index and stops at its LIMIT, however large the store and
 // wherever in it the queue's requests lie. Planners cannot see that order through an
 // EXISTS: they walk the store by created_at and probe each request, or join the whole
-// queue and sort it. The join names created_at too, so that the count of the first
-// page probes erasure_requests_created (store_id, created_at, id) from the queue's
-// entries alone, rather than scanning the store's.
+// queue and sort it. (Naming created_at in the join too would let the count of a first
+// page probe the store's index from the queue's entries, but the planner then takes
+// the join for a single row, and sorts the whole queue for every page.)
 var queueTable = func() table {
 	t := tableOf("erasure_requests", erasured.ErasureRequests,
 		map[string]func(filters.Op, []any) (sq.Sqlizer, error){
@@ -211,7 +211,7 @@ func (db *DB) ErasureRequestPage(ctx context.Context, opts ListOptions) (*Page[*
 	if isQueue(opts) {
 		return list(ctx, db, queueTable,
 			db.sb.Select().From("erasure_requests").
-				Join("erasure_awaiting ON erasure_request_id = id AND request_store_id = store_id AND request_created_at = created_at").
+				Join("erasure_awaiting ON erasure_request_id = id AND request_store_id = store_id").
 				Where(sq.Eq{"store_id": opts.StoreID}),
 			append(slices.Clone(erasureColumns), "request_created_at", "erasure_request_id"), opts,
 			func(r *queueRow) (*erasured.ErasureRequest, error) { return r.erasureRequest(), nil })
@@ -235,16 +235,17 @@ func (db *DB) CreateErasureRequest(ctx context.Context, r *erasured.ErasureReque
 			return err
 		}
 		r.ServicesRequired = required
+		a, err := db.announcement(ctx, tx, erasured.EventCreated, r, r.CreatedAt)
+		if err != nil {
+			return err
+		}
 		if _, err := db.exec(ctx, tx, db.insertErasure(r)); err != nil {
 			return err
 		}
-		if err := db.insertEvents(ctx, tx, r.CreationEvent()); err != nil {
+		if err := db.insertEvents(ctx, tx, a, r.CreationEvent()); err != nil {
 			return err
 		}
-		if err := db.insertAwaiting(ctx, tx, r); err != nil {
-			return err
-		}
-		return db.announce(ctx, tx, erasured.EventCreated, r, r.CreatedAt)
+		return db.insertAwaiting(ctx, tx, r)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create erasure request: %w", err)
@@ -333,7 +334,7 @@ func (db *DB) UpdateErasureRequest(ctx context.Context, storeID, id, actor strin
 		if done := r.Settle(r.Required(db.erasureServices), now); done != nil {
 			events = append(events, done)
 		}
-		return db.record(ctx, tx, r, was, events, nil, now)
+		return db.record(ctx, tx, r, was, events, nil, now, "")
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update erasure request %s: %w", id, err)
@@ -371,9 +372,24 @@ func (db *DB) lockErasure(ctx context.Context, tx sqlx.QueryerContext, storeID, 
 
 // record writes back, in tx, a change just made to r, which was in status was before:
 // what the workflow changes of r and the extra columns given, the events of the
-// change, the queue entries of the services r no longer waits for, and, when r has
-// just completed or been cancelled, the deliveries that announce it.
-func (db *DB) record(ctx context.Context, tx *sqlx.Tx, r *erasured.ErasureRequest, was erasured.Status, events []*erasured.Event, extra map[string]any, now time.Time) error {
+// change, the queue entries of the services r no longer waits for, and the
+// announcement of event, or, when event is empty, of r's completion or cancellation
+// if the change is that.
+func (db *DB) record(ctx context.Context, tx *sqlx.Tx, r *erasured.ErasureRequest, was erasured.Status, events []*erasured.Event, extra map[string]any, now time.Time, event string) error {
+	switch {
+	case event != "" || r.Status == was:
+	case r.Status == erasured.StatusCompleted:
+		event = erasured.EventCompleted
+	case r.Status == erasured.StatusCancelled:
+		event = erasured.EventCancelled
+	}
+	var a *erasured.Announcement
+	if event != "" {
+		var err error
+		if a, err = db.announcement(ctx, tx, event, r, now); err != nil {
+			return err
+		}
+	}
 	set := map[string]any{
 		"status":           string(r.Status),
 		"services_erased":  jsonArg(r.ServicesErased),
@@ -391,7 +407,7 @@ func (db *DB) record(ctx context.Context, tx *sqlx.Tx, r *erasured.ErasureReques
 		Where(sq.Eq{"store_id": r.StoreID, "id": r.ID})); err != nil {
 		return err
 	}
-	if err := db.insertEvents(ctx, tx, events...); err != nil {
+	if err := db.insertEvents(ctx, tx, a, events...); err != nil {
 		return err
 	}
 	if len(r.ServicesRequired) > 0 {
@@ -399,14 +415,6 @@ func (db *DB) record(ctx context.Context, tx *sqlx.Tx, r *erasured.ErasureReques
 			Where(sq.NotEq{"service": r.Awaiting(r.ServicesRequired)})); err != nil {
 			return fmt.Errorf("queues of the services that answered: %w", err)
 		}
-	}
-	switch {
-	case r.Status == was:
-		return nil
-	case r.Status == erasured.StatusCompleted:
-		return db.announce(ctx, tx, erasured.EventCompleted, r, now)
-	case r.Status == erasured.StatusCancelled:
-		return db.announce(ctx, tx, erasured.EventCancelled, r, now)
 	}
 	return nil
 }

@@ -102,7 +102,7 @@ func (db *DB) EraseHeldData(ctx context.Context, storeID, erasureID string) (*er
 		if done := r.Settle(r.Required(db.erasureServices), now); done != nil {
 			events = append(events, done)
 		}
-		if err := db.record(ctx, tx, r, was, events, map[string]any{"requests_erased_at": db.timeArg(now), "claimed_until": nil}, now); err != nil {
+		if err := db.record(ctx, tx, r, was, events, map[string]any{"requests_erased_at": db.timeArg(now), "claimed_until": nil}, now, ""); err != nil {
 			return err
 		}
 		if erased == 0 {

@@ -151,32 +151,32 @@ func (db *DB) DeleteWebhook(ctx context.Context, storeID, id string) error {
 	return nil
 }
 
-// announce writes, in tx, the announcement of event on r to the webhooks of r's store
-// that want it (erasured.Announce): the outbox's row, committed or rolled back with the
-// change it announces. FanOut makes its deliveries.
-func (db *DB) announce(ctx context.Context, tx sqlx.ExtContext, event string, r *erasured.ErasureRequest, now time.Time) error {
+// announcement returns, read in tx, the announcement of event on r to the webhooks of
+// r's store that want it (erasured.Announce), or nil when none does. insertEvents writes
+// it, in the statement of the change's first event: the outbox's row, committed or
+// rolled back with the change it announces, at no round trip of its own. FanOut makes
+// its deliveries.
+func (db *DB) announcement(ctx context.Context, tx sqlx.QueryerContext, event string, r *erasured.ErasureRequest, now time.Time) (*erasured.Announcement, error) {
 	var rows []webhookRow
 	if err := db.selectRows(ctx, tx, &rows, db.sb.Select("id", "events", "service", "active").From("webhooks").
 		Where(sq.Eq{"store_id": r.StoreID, "active": true})); err != nil {
-		return fmt.Errorf("webhooks of %s: %w", event, err)
+		return nil, fmt.Errorf("webhooks of %s: %w", event, err)
 	}
 	if len(rows) == 0 {
-		return nil
+		return nil, nil
 	}
 	hooks := make([]*erasured.Webhook, len(rows))
 	for i := range rows {
 		hooks[i] = rows[i].webhook()
 	}
-	a, err := erasured.Announce(event, r, hooks, now)
-	if err != nil || a == nil {
-		return err
-	}
-	if _, err := db.exec(ctx, tx, db.sb.Insert("webhook_events").
+	return erasured.Announce(event, r, hooks, now)
+}
+
+// insertAnnouncement is the statement that writes a, with "?" placeholders.
+func (db *DB) insertAnnouncement(a *erasured.Announcement) sq.InsertBuilder {
+	return sq.Insert("webhook_events").
 		Columns("id", "store_id", "event", "erasure_request_id", "webhook_ids", "payload", "created_at").
-		Values(a.ID, a.StoreID, a.Event, a.ErasureRequestID, jsonArg(a.WebhookIDs), string(a.Payload), db.timeArg(a.CreatedAt))); err != nil {
-		return fmt.Errorf("announce %s: %w", event, err)
-	}
-	return nil
+		Values(a.ID, a.StoreID, a.Event, a.ErasureRequestID, jsonArg(a.WebhookIDs), string(a.Payload), db.timeArg(a.CreatedAt))
 }
 
 type announcementRow struct {
@@ -408,10 +408,7 @@ func (db *DB) MarkOverdue(ctx context.Context, now time.Time, limit int) (int, e
 				return nil
 			}
 			marked++
-			if err := db.record(ctx, tx, r, r.Status, []*erasured.Event{ev}, nil, now); err != nil {
-				return err
-			}
-			return db.announce(ctx, tx, erasured.EventOverdue, r, now)
+			return db.record(ctx, tx, r, r.Status, []*erasured.Event{ev}, nil, now, erasured.EventOverdue)
 		})
 		if err != nil {
 			return marked, fmt.Errorf("mark erasure request %s overdue: %w", c.ID, err)
