@@ -224,8 +224,8 @@ func (db *DB) ErasureRequestPage(ctx context.Context, opts ListOptions) (*Page[*
 // CreateErasureRequest stores a new erasure request and returns it, in one transaction
 // with everything that follows from it: its ServicesRequired, copied from the store's
 // registry (or WithErasureServices when the store has registered none), the queue
-// entries of those services (see awaitingWhere), the event of its creation, and the
-// deliveries of erasure_request.created to the store's webhooks that want it. With
+// entries of those services (see queueTable), the event of its creation, and the
+// announcement of erasure_request.created to the store's webhooks that want it. With
 // idem, it does so at most once per key (see Idempotency): a replay returns the
 // request the key created, as it is now.
 func (db *DB) CreateErasureRequest(ctx context.Context, r *erasured.ErasureRequest, idem *Idempotency) (*erasured.ErasureRequest, error) {
