@@ -1,6 +1,10 @@
 package erasured
 
-import "time"
+import (
+	"time"
+
+	"github.com/erasured/erasured/filters"
+)
 
 // Status is the stored workflow state of an erasure request.
 type Status string
@@ -9,12 +13,18 @@ const (
 	StatusPending    Status = "pending"
 	StatusInProgress Status = "in_progress"
 	StatusCompleted  Status = "completed"
+	// StatusCancelled is final, as completed is: the request was withdrawn before it
+	// completed, and nobody is to erase anything more for it.
+	StatusCancelled Status = "cancelled"
 )
+
+// Final reports whether the request can no longer change: completed or cancelled.
+func (s Status) Final() bool { return s == StatusCompleted || s == StatusCancelled }
 
 // statuses is the kind of a status as a report sets it: the stored vocabulary only. The
 // Elastic Path view is derived from the status and the failures (SUCCESS and FAILURE
 // are both completed), so it cannot say what to store.
-var statuses = Enum{string(StatusPending), string(StatusInProgress), string(StatusCompleted)}
+var statuses = Enum{string(StatusPending), string(StatusInProgress), string(StatusCompleted), string(StatusCancelled)}
 
 // The Elastic Path view of the status: derived from the stored status and the failures.
 const (
@@ -22,6 +32,7 @@ const (
 	ViewInProgress = "IN_PROGRESS"
 	ViewSuccess    = "SUCCESS"
 	ViewFailure    = "FAILURE"
+	ViewCancelled  = "CANCELLED"
 )
 
 // ResourceTypes are the resource types whose personal data can be erased: Elastic
@@ -48,6 +59,18 @@ type ErasureRequest struct {
 	UpdatedAt       time.Time
 	CompletedAt     *time.Time
 	DueAt           time.Time
+	// ServicesRequired are the services besides this server that must each report
+	// before the request completes: the store's registry (or the server's
+	// --erasure-services) when it was filed. It is nil for a request filed before
+	// requests recorded them; such a request waits for the server's --erasure-services.
+	ServicesRequired []string
+	// ExtensionReason says why DueAt was extended; OriginalDueAt is DueAt before the
+	// extension. Both are nil until the one extension a request may have.
+	ExtensionReason *string
+	OriginalDueAt   *time.Time
+	// OverdueAt is when the request was first found past DueAt and not finished, which
+	// is announced once (see Overdue); nil until then.
+	OverdueAt *time.Time
 	// Version grows by one with every change; it is the ETag.
 	Version int64
 }
@@ -84,7 +107,7 @@ var ErasureRequests = NewType("erasure_request",
 		Ref(Attribute{Name: "reason", Column: "reason", Kind: String{Max: 1000}, Nullable: true, Access: Read | Create},
 			func(r *ErasureRequest) **string { return &r.Reason }),
 		Getter(Attribute{Name: "status", Column: "status", Kind: statuses, Access: Read | Patch | Sortable,
-			Filter: FilterExact, FilterKind: append(append(Enum{}, statuses...), ViewCreated, ViewInProgress, ViewSuccess, ViewFailure)},
+			Filter: FilterExact, FilterKind: append(append(Enum{}, statuses...), ViewCreated, ViewInProgress, ViewSuccess, ViewFailure, ViewCancelled)},
 			func(r *ErasureRequest) any { status, _ := r.View(); return status }),
 		Getter(Attribute{Name: "status_description", Kind: String{}, Access: Read},
 			func(r *ErasureRequest) any { _, description := r.View(); return description }),
@@ -101,8 +124,25 @@ var ErasureRequests = NewType("erasure_request",
 		Held(Attribute{Name: "completed_at", Column: "completed_at", Kind: Timestamp{}, Nullable: true,
 			Access: Read | Patch | Sortable, Filter: FilterOrdered},
 			func(r *ErasureRequest) **time.Time { return &r.CompletedAt }),
-		Held(Attribute{Name: "due_at", Column: "due_at", Kind: Timestamp{}, Access: Read | Sortable, Filter: FilterOrdered},
+		Held(Attribute{Name: "due_at", Column: "due_at", Kind: Timestamp{}, Access: Read | Patch | Sortable, Filter: FilterOrdered},
 			func(r *ErasureRequest) *time.Time { return &r.DueAt }),
+		Getter(Attribute{Name: "services_required", Column: "services_required", Kind: servicesKind, Access: Read},
+			func(r *ErasureRequest) any {
+				if r.ServicesRequired == nil {
+					return []string{}
+				}
+				return r.ServicesRequired
+			}),
+		Held(Attribute{Name: "extension_reason", Column: "extension_reason", Kind: String{Min: 1, Max: maxExtensionReason},
+			Nullable: true, Access: Read | Patch},
+			func(r *ErasureRequest) **string { return &r.ExtensionReason }),
+		// Filters only: a service's queue (the requests still waiting for its report,
+		// kept by storage in a table of their own, erasure_awaiting) and the requests
+		// past due_at and not finished, which storage reads from due_at and status.
+		Getter(Attribute{Name: "awaiting_service", Column: "erasure_awaiting.service", Kind: serviceName, Filter: FilterExact},
+			func(r *ErasureRequest) any { return r.Awaiting(r.ServicesRequired) }),
+		Getter(Attribute{Name: "overdue", Column: "due_at", Kind: Bool{}, Filter: []filters.Op{filters.Eq}},
+			func(r *ErasureRequest) any { return r.Overdue(Now()) }),
 	},
 	[]Sort{{Attribute: "created_at"}},
 	"events")
@@ -114,6 +154,8 @@ func (r *ErasureRequest) View() (status, description string) {
 		return ViewCreated, "The erasure request successfully created"
 	case r.Status == StatusInProgress:
 		return ViewInProgress, "The erasure request is being processed"
+	case r.Status == StatusCancelled:
+		return ViewCancelled, "The erasure request was cancelled before it completed"
 	case len(r.PartialFailures) == 0:
 		return ViewSuccess, "The erasure request is successfully processed"
 	default:
@@ -122,19 +164,21 @@ func (r *ErasureRequest) View() (status, description string) {
 }
 
 // NewErasureRequest returns the erasure request that key files with in, the values
-// ErasureRequests.Decode read for Create, and fills in what the server decides.
+// ErasureRequests.Decode read for Create, and fills in what the server decides. Storage
+// fills in ServicesRequired, from the store's registry, as it stores the request.
 func NewErasureRequest(key *Key, in Values, now time.Time, due time.Duration) *ErasureRequest {
 	r := &ErasureRequest{
-		ID:              NewID(),
-		StoreID:         key.StoreID,
-		Status:          StatusPending,
-		ServicesErased:  []string{},
-		PartialFailures: []PartialFailure{},
-		Initiator:       key.Initiator(),
-		CreatedAt:       now,
-		UpdatedAt:       now,
-		DueAt:           now.Add(due),
-		Version:         1,
+		ID:               NewID(),
+		StoreID:          key.StoreID,
+		Status:           StatusPending,
+		ServicesErased:   []string{},
+		PartialFailures:  []PartialFailure{},
+		ServicesRequired: []string{},
+		Initiator:        key.Initiator(),
+		CreatedAt:        now,
+		UpdatedAt:        now,
+		DueAt:            now.Add(due),
+		Version:          1,
 	}
 	ErasureRequests.Set(r, in)
 	return r

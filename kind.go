@@ -293,3 +293,26 @@ func (k List) want() error {
 
 // Parse refuses: no list is filtered on or paged by.
 func (List) Parse(string) (any, error) { return nil, errors.New("cannot be written as text") }
+
+// Bool is true or false. Its values are bools; as text, "true" or "false".
+type Bool struct{}
+
+// Decode reads a JSON boolean.
+func (Bool) Decode(raw json.RawMessage) (any, error) {
+	var b bool
+	if json.Unmarshal(raw, &b) != nil {
+		return nil, errors.New("must be true or false")
+	}
+	return b, nil
+}
+
+// Parse reads "true" or "false", as a filter writes them.
+func (Bool) Parse(text string) (any, error) {
+	switch text {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return nil, errors.New("must be true or false")
+}

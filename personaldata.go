@@ -76,8 +76,9 @@ func RequestLog(r *Request, event string, by Initiator, now time.Time, changed .
 	delta := map[string]any{}
 	switch event {
 	case RequestCreated:
-		for name, v := range Requests.Read(r) {
-			delta[name] = v
+		// Values, not what Read yields: the entry must not change with r.
+		for _, name := range Requests.Named(Read) {
+			delta[name] = Requests.Value(r, name)
 		}
 	case RequestUpdated:
 		for _, name := range changed {

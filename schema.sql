@@ -203,3 +203,102 @@ CREATE TABLE chores (
     started_at    timestamptz
 );
 INSERT INTO chores (name) VALUES ('purge_logs');
+
+-- migration: 4 orchestration
+-- A request may be cancelled before it completes; cancelled is final, as completed is.
+ALTER TABLE erasure_requests DROP CONSTRAINT erasure_requests_status_check;
+ALTER TABLE erasure_requests ADD CONSTRAINT erasure_requests_status_check
+    CHECK (status IN ('pending', 'in_progress', 'completed', 'cancelled'));
+-- The services that must report before the request completes, copied from the store's
+-- registry when it is filed. NULL on requests filed before this version: they wait for
+-- the server's --erasure-services, as they did.
+ALTER TABLE erasure_requests ADD COLUMN services_required jsonb;
+-- The one extension of due_at: why, and the due date before it.
+ALTER TABLE erasure_requests ADD COLUMN extension_reason text;
+ALTER TABLE erasure_requests ADD COLUMN original_due_at timestamptz;
+-- When the request was found overdue, which is announced once.
+ALTER TABLE erasure_requests ADD COLUMN overdue_at timestamptz;
+-- The erasure worker leaves a cancelled request alone.
+DROP INDEX erasure_requests_open;
+CREATE INDEX erasure_requests_open ON erasure_requests (created_at, id)
+    WHERE requests_erased_at IS NULL AND status <> 'cancelled';
+-- The requests not finished, by due date: the overdue scan and its gauge, across stores.
+CREATE INDEX erasure_requests_unfinished ON erasure_requests (due_at) WHERE status IN ('pending', 'in_progress');
+
+-- Each store's registry of the services that must erase.
+CREATE TABLE erasure_services (
+    store_id    text NOT NULL,
+    name        text NOT NULL,
+    description text,
+    created_at  timestamptz NOT NULL,
+    version     bigint NOT NULL DEFAULT 1,
+    PRIMARY KEY (store_id, name)
+);
+CREATE INDEX erasure_services_created ON erasure_services (store_id, created_at, name);
+
+-- Each service's queue: one row per required service that has not reported on a request
+-- that is not final, deleted when it reports or the request ends. A service's list
+-- (filter=eq(awaiting_service,NAME)) is read from the index in the list's order, and
+-- only then the requests, so a page costs what it holds, not what the store does. The
+-- request's store and creation time are repeated under names of their own, so that a
+-- join with erasure_requests leaves no column name ambiguous.
+CREATE TABLE erasure_awaiting (
+    erasure_request_id uuid NOT NULL REFERENCES erasure_requests (id),
+    service            text NOT NULL,
+    request_store_id   text NOT NULL,
+    request_created_at timestamptz NOT NULL,
+    PRIMARY KEY (erasure_request_id, service)
+);
+CREATE INDEX erasure_awaiting_queue ON erasure_awaiting (request_store_id, service, request_created_at, erasure_request_id);
+
+-- Webhooks, and their outbox: a delivery row is written in the same transaction as the
+-- change it announces, and sent by whichever process claims it.
+CREATE TABLE webhooks (
+    id            uuid PRIMARY KEY,
+    store_id      text NOT NULL,
+    url           text NOT NULL,
+    events        jsonb NOT NULL,
+    service       text,
+    active        boolean NOT NULL,
+    secret        text NOT NULL, -- whsec_…: it signs, so it is kept as it is
+    created_at    timestamptz NOT NULL,
+    updated_at    timestamptz NOT NULL,
+    succeeded_at  timestamptz, -- when a delivery last succeeded, to the minute
+    version       bigint NOT NULL DEFAULT 1
+);
+CREATE INDEX webhooks_store ON webhooks (store_id, created_at, id);
+
+-- The outbox: one row per event that webhooks want, written in the same transaction as
+-- the change it announces, however many webhooks want it; the delivery workers then make
+-- it a delivery per webhook (fanned_out_at), so that a change pays for one row.
+CREATE TABLE webhook_events (
+    id                 uuid PRIMARY KEY,
+    store_id           text NOT NULL,
+    event              text NOT NULL,
+    erasure_request_id uuid NOT NULL,
+    webhook_ids        jsonb NOT NULL, -- those that wanted it when it happened
+    payload            text NOT NULL, -- as signed and sent on every attempt
+    created_at         timestamptz NOT NULL,
+    fanned_out_at      timestamptz
+);
+CREATE INDEX webhook_events_new ON webhook_events (id) WHERE fanned_out_at IS NULL;
+
+CREATE TABLE webhook_deliveries (
+    id                 uuid PRIMARY KEY, -- the webhook-id of every attempt
+    store_id           text NOT NULL,
+    webhook_id         uuid NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    event              text NOT NULL,
+    erasure_request_id uuid NOT NULL,
+    event_id           uuid NOT NULL REFERENCES webhook_events (id), -- its body
+    status             text NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+    attempts           integer NOT NULL DEFAULT 0,
+    last_status_code   integer,
+    last_error         text,
+    next_attempt_at    timestamptz, -- NULL once it succeeded or failed
+    claimed_until      timestamptz,
+    created_at         timestamptz NOT NULL,
+    updated_at         timestamptz NOT NULL
+);
+CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, created_at, id);
+-- The delivery workers' queue.
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id) WHERE status = 'pending';

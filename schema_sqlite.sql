@@ -163,3 +163,112 @@ CREATE TABLE chores (
     started_at    TEXT
 );
 INSERT INTO chores (name) VALUES ('purge_logs');
+
+-- migration: 4 orchestration
+-- SQLite cannot change a CHECK constraint, so erasure_requests is rebuilt, as SQLite's
+-- own procedure for such changes does it (storage runs migrations with foreign keys off
+-- and checks them before they commit).
+CREATE TABLE erasure_requests_3 (
+    id                 TEXT PRIMARY KEY,
+    store_id           TEXT NOT NULL,
+    resource_type      TEXT NOT NULL,
+    resource_id        TEXT NOT NULL,
+    reason             TEXT,
+    status             TEXT NOT NULL CHECK (status IN ('pending', 'in_progress', 'completed', 'cancelled')),
+    services_erased    TEXT NOT NULL DEFAULT '[]',
+    partial_failures   TEXT NOT NULL DEFAULT '[]',
+    initiator          TEXT NOT NULL,
+    created_at         TEXT NOT NULL,
+    updated_at         TEXT NOT NULL,
+    completed_at       TEXT,
+    due_at             TEXT NOT NULL,
+    version            INTEGER NOT NULL DEFAULT 1,
+    claimed_until      TEXT,
+    requests_erased_at TEXT,
+    services_required  TEXT,
+    extension_reason   TEXT,
+    original_due_at    TEXT,
+    overdue_at         TEXT
+);
+INSERT INTO erasure_requests_3 (id, store_id, resource_type, resource_id, reason, status, services_erased,
+    partial_failures, initiator, created_at, updated_at, completed_at, due_at, version, claimed_until, requests_erased_at)
+SELECT id, store_id, resource_type, resource_id, reason, status, services_erased,
+    partial_failures, initiator, created_at, updated_at, completed_at, due_at, version, claimed_until, requests_erased_at
+FROM erasure_requests;
+DROP TABLE erasure_requests;
+ALTER TABLE erasure_requests_3 RENAME TO erasure_requests;
+CREATE INDEX erasure_requests_created ON erasure_requests (store_id, created_at, id);
+CREATE INDEX erasure_requests_updated ON erasure_requests (store_id, updated_at, id);
+CREATE INDEX erasure_requests_completed ON erasure_requests (store_id, completed_at, id);
+CREATE INDEX erasure_requests_due ON erasure_requests (store_id, due_at, id);
+CREATE INDEX erasure_requests_status ON erasure_requests (store_id, status, created_at, id);
+CREATE INDEX erasure_requests_resource ON erasure_requests (store_id, resource_type, resource_id, id);
+CREATE INDEX erasure_requests_resource_id ON erasure_requests (store_id, resource_id, id);
+CREATE INDEX erasure_requests_open ON erasure_requests (created_at, id)
+    WHERE requests_erased_at IS NULL AND status <> 'cancelled';
+CREATE INDEX erasure_requests_unfinished ON erasure_requests (due_at) WHERE status IN ('pending', 'in_progress');
+
+CREATE TABLE erasure_services (
+    store_id    TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    description TEXT,
+    created_at  TEXT NOT NULL,
+    version     INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (store_id, name)
+);
+CREATE INDEX erasure_services_created ON erasure_services (store_id, created_at, name);
+
+CREATE TABLE erasure_awaiting (
+    erasure_request_id TEXT NOT NULL REFERENCES erasure_requests (id),
+    service            TEXT NOT NULL,
+    request_store_id   TEXT NOT NULL,
+    request_created_at TEXT NOT NULL,
+    PRIMARY KEY (erasure_request_id, service)
+);
+CREATE INDEX erasure_awaiting_queue ON erasure_awaiting (request_store_id, service, request_created_at, erasure_request_id);
+
+CREATE TABLE webhooks (
+    id            TEXT PRIMARY KEY,
+    store_id      TEXT NOT NULL,
+    url           TEXT NOT NULL,
+    events        TEXT NOT NULL,
+    service       TEXT,
+    active        INTEGER NOT NULL,
+    secret        TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL,
+    succeeded_at  TEXT,
+    version       INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX webhooks_store ON webhooks (store_id, created_at, id);
+
+CREATE TABLE webhook_events (
+    id                 TEXT PRIMARY KEY,
+    store_id           TEXT NOT NULL,
+    event              TEXT NOT NULL,
+    erasure_request_id TEXT NOT NULL,
+    webhook_ids        TEXT NOT NULL,
+    payload            TEXT NOT NULL,
+    created_at         TEXT NOT NULL,
+    fanned_out_at      TEXT
+);
+CREATE INDEX webhook_events_new ON webhook_events (id) WHERE fanned_out_at IS NULL;
+
+CREATE TABLE webhook_deliveries (
+    id                 TEXT PRIMARY KEY,
+    store_id           TEXT NOT NULL,
+    webhook_id         TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    event              TEXT NOT NULL,
+    erasure_request_id TEXT NOT NULL,
+    event_id           TEXT NOT NULL REFERENCES webhook_events (id),
+    status             TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+    attempts           INTEGER NOT NULL DEFAULT 0,
+    last_status_code   INTEGER,
+    last_error         TEXT,
+    next_attempt_at    TEXT,
+    claimed_until      TEXT,
+    created_at         TEXT NOT NULL,
+    updated_at         TEXT NOT NULL
+);
+CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, created_at, id);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id) WHERE status = 'pending';

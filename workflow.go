@@ -20,10 +20,15 @@ const ServerActor = "erasured"
 
 // Limits on what a report may carry, and on what a request accumulates from reports.
 const (
-	maxServices       = 100  // entries per list in a report; services tracked per request
-	maxServiceName    = 100  // characters
-	maxFailureMessage = 1000 // characters
+	maxServices        = 100  // entries per list in a report; services tracked per request
+	maxServiceName     = 100  // characters
+	maxFailureMessage  = 1000 // characters
+	maxExtensionReason = 1000 // characters
 )
+
+// MaxExtension is how far beyond its original due date a request's due date may be
+// extended, once (GDPR Art. 12(3): by two further months where necessary).
+const MaxExtension = 60 * 24 * time.Hour
 
 // The kinds of what a report carries: service names, their lists, and failures.
 var (
@@ -107,6 +112,12 @@ type Report struct {
 	PartialFailures []PartialFailure `json:"partial_failures,omitempty"`
 	// CompletedAt may be given only with status completed; null clears it.
 	CompletedAt Optional[time.Time] `json:"completed_at,omitzero"`
+	// DueAt and ExtensionReason extend the due date, once, and come together.
+	DueAt           *time.Time       `json:"due_at,omitempty"`
+	ExtensionReason Optional[string] `json:"extension_reason,omitzero"`
+	// Overdue is set on the event by which the server records that the request is past
+	// its due date (MarkOverdue); no client reports it.
+	Overdue bool `json:"overdue,omitempty"`
 }
 
 // ReportOf is the report that in, the values ErasureRequests.Decode read for Patch,
@@ -123,6 +134,15 @@ func ReportOf(in Values) Report {
 		rep.CompletedAt.Set = true
 		if t, ok := v.(time.Time); ok {
 			rep.CompletedAt.Value = &t
+		}
+	}
+	if t, ok := in["due_at"].(time.Time); ok {
+		rep.DueAt = &t
+	}
+	if v, ok := in["extension_reason"]; ok {
+		rep.ExtensionReason.Set = true
+		if s, ok := v.(string); ok {
+			rep.ExtensionReason.Value = &s
 		}
 	}
 	return rep
@@ -143,8 +163,9 @@ func (r *ErasureRequest) CreationEvent() *Event {
 // the caller fills in the event's Actor. On error the request is left as it was.
 //
 // The status moves pending → in_progress → completed, or pending → completed; a report
-// may repeat the current status. completed is final: every report on a completed request
-// is refused with ECONFLICT, as is in_progress → pending.
+// may repeat the current status. pending and in_progress may also move to cancelled.
+// completed and cancelled are final: every report on such a request is refused with
+// ECONFLICT, as is in_progress → pending.
 //
 // Reports merge, they never overwrite: services_erased grows as a set in first-seen order;
 // partial_failures holds one failure per service, the latest; a service reported erased
@@ -152,19 +173,25 @@ func (r *ErasureRequest) CreationEvent() *Event {
 // kept beside it: the service did erase, and then found something it could not.
 // completed_at is set to now when the request completes and none is given.
 //
+// due_at may be extended once, to a later time at most MaxExtension beyond the original
+// due date, and only together with an extension_reason (GDPR Art. 12(3) asks the
+// controller to say why); a second extension is ECONFLICT.
+//
 // It returns EINVALID, naming the attribute, for an unknown status, a service name that
 // is empty, longer than 100 characters or ServiceRequests, a message over 1000 characters,
 // a list of more than 100 entries, a service both erased and failed in one report, a
-// completed_at without status completed or a null one with it, and a report that would
-// make the request track more than 100 services. An empty report is valid: it changes
-// nothing but the version, and is recorded.
+// completed_at without status completed or a null one with it, a report that would
+// make the request track more than 100 services, a due_at without extension_reason or
+// the other way round, and a due_at that is not later than the current one or lies more
+// than MaxExtension beyond the original. An empty report is valid: it changes nothing
+// but the version, and is recorded.
 func (r *ErasureRequest) Apply(rep Report, now time.Time) (*Event, error) {
 	if err := rep.validate(); err != nil {
 		return nil, err
 	}
 	old := r.Status
-	if old == StatusCompleted {
-		return nil, Errorf(ECONFLICT, "erasure request %s is completed, and a completed request never changes", r.ID)
+	if old.Final() {
+		return nil, Errorf(ECONFLICT, "erasure request %s is %s, and a %s request never changes", r.ID, old, old)
 	}
 	next := old
 	if rep.Status != nil {
@@ -191,6 +218,11 @@ func (r *ErasureRequest) Apply(rep Report, now time.Time) (*Event, error) {
 		completedAt = &now
 	}
 
+	due, reason, original, err := r.extension(&rep)
+	if err != nil {
+		return nil, err
+	}
+
 	erased, failures := merge(r.ServicesErased, r.PartialFailures, rep)
 	if n := trackedServices(erased, failures); n > maxServices {
 		field := "partial_failures"
@@ -201,7 +233,35 @@ func (r *ErasureRequest) Apply(rep Report, now time.Time) (*Event, error) {
 	}
 
 	r.Status, r.CompletedAt, r.ServicesErased, r.PartialFailures = next, completedAt, erased, failures
+	r.DueAt, r.ExtensionReason, r.OriginalDueAt = due, reason, original
 	return r.record(old, rep, "", now), nil
+}
+
+// extension returns the due date, extension reason and original due date that rep
+// makes, and normalises rep's due_at to UTC, as the event keeps it.
+func (r *ErasureRequest) extension(rep *Report) (due time.Time, reason *string, original *time.Time, err error) {
+	due, reason, original = r.DueAt, r.ExtensionReason, r.OriginalDueAt
+	if rep.DueAt == nil && !rep.ExtensionReason.Set {
+		return due, reason, original, nil
+	}
+	switch {
+	case rep.DueAt == nil:
+		return due, reason, original, FieldErrorf("due_at", "extension_reason comes with the extended due_at")
+	case rep.ExtensionReason.Value == nil:
+		return due, reason, original, FieldErrorf("extension_reason", "extending due_at needs an extension_reason, which cannot be null")
+	case r.OriginalDueAt != nil:
+		return due, reason, original, Errorf(ECONFLICT, "the due date of erasure request %s was already extended once, from %s", r.ID, r.OriginalDueAt.Format(time.RFC3339))
+	}
+	t := rep.DueAt.UTC().Truncate(time.Microsecond)
+	rep.DueAt = &t
+	if !t.After(r.DueAt) {
+		return due, reason, original, FieldErrorf("due_at", "due_at may only be extended: it must be later than %s", r.DueAt.Format(time.RFC3339Nano))
+	}
+	if limit := r.DueAt.Add(MaxExtension); t.After(limit) {
+		return due, reason, original, FieldErrorf("due_at", "due_at may be extended by at most 60 days, to %s", limit.Format(time.RFC3339Nano))
+	}
+	was := r.DueAt
+	return t, rep.ExtensionReason.Value, &was, nil
 }
 
 // ErasedHere records that the server has erased what it holds of the person: the service
@@ -220,23 +280,63 @@ func (r *ErasureRequest) ErasedHere(now time.Time) *Event {
 }
 
 // Settle completes the request once everything it waits for has answered: this server's
-// own erasure (ServiceRequests) and each of services (the other services configured to
-// take part), each with success or a failure. It returns the event of the completion,
-// or nil when the request is already completed or still waiting for someone.
+// own erasure (ServiceRequests) and each of required (the other services that must take
+// part: its ServicesRequired, see Required), each with success or a failure. It returns
+// the event of the completion, or nil when the request is already final or still
+// waiting for someone.
 //
 // The completion is an event of its own, by ServerActor: no client asked for it.
-func (r *ErasureRequest) Settle(services []string, now time.Time) *Event {
-	if r.Status == StatusCompleted {
+func (r *ErasureRequest) Settle(required []string, now time.Time) *Event {
+	if r.Status.Final() || !r.answered(ServiceRequests) || len(r.Awaiting(required)) > 0 {
 		return nil
-	}
-	for _, s := range append([]string{ServiceRequests}, services...) {
-		if !slices.Contains(r.ServicesErased, s) && !slices.ContainsFunc(r.PartialFailures, func(f PartialFailure) bool { return f.Service == s }) {
-			return nil
-		}
 	}
 	old, done := r.Status, StatusCompleted
 	r.Status, r.CompletedAt = done, &now
 	return r.record(old, Report{Status: &done}, ServerActor, now)
+}
+
+// Required is the services besides this server that the request waits for: its
+// ServicesRequired, or fallback (the server's --erasure-services) for a request filed
+// before requests recorded them.
+func (r *ErasureRequest) Required(fallback []string) []string {
+	if r.ServicesRequired == nil {
+		return fallback
+	}
+	return r.ServicesRequired
+}
+
+// Awaiting returns the services of required that have not yet reported success or
+// failure, in order: nobody, once the request is final.
+func (r *ErasureRequest) Awaiting(required []string) []string {
+	if r.Status.Final() {
+		return nil
+	}
+	var out []string
+	for _, s := range required {
+		if !r.answered(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (r *ErasureRequest) answered(service string) bool {
+	return slices.Contains(r.ServicesErased, service) ||
+		slices.ContainsFunc(r.PartialFailures, func(f PartialFailure) bool { return f.Service == service })
+}
+
+// Overdue reports whether the request is past its due date at now and not final.
+func (r *ErasureRequest) Overdue(now time.Time) bool { return !r.Status.Final() && now.After(r.DueAt) }
+
+// MarkOverdue records that the request is overdue at now, which is announced once per
+// request, and returns the event that says so; nil when it is not overdue or was
+// marked before.
+func (r *ErasureRequest) MarkOverdue(now time.Time) *Event {
+	if r.OverdueAt != nil || !r.Overdue(now) {
+		return nil
+	}
+	r.OverdueAt = &now
+	return r.record(r.Status, Report{Overdue: true}, ServerActor, now)
 }
 
 // record bumps the version for a change just made and returns its event.
@@ -325,6 +425,16 @@ func (rep Report) validate() error {
 	if t := rep.CompletedAt.Value; t != nil {
 		if err := CheckTime(*t); err != nil {
 			return FieldErrorf("completed_at", "completed_at %v", err)
+		}
+	}
+	if t := rep.DueAt; t != nil {
+		if err := CheckTime(*t); err != nil {
+			return FieldErrorf("due_at", "due_at %v", err)
+		}
+	}
+	if s := rep.ExtensionReason.Value; s != nil {
+		if err := (String{Min: 1, Max: maxExtensionReason}).Check(*s); err != nil {
+			return FieldErrorf("extension_reason", "extension_reason %v", err)
 		}
 	}
 	return nil

@@ -27,6 +27,10 @@ type collection[T any] struct {
 	path string // of the collection; a resource is path/{param}
 	// param names the route variable of a resource's id.
 	param string
+	// parent, for a related collection (path holds its owner's id, as in
+	// /v2/webhooks/{id}/deliveries), names the route variable of the owner's id, which
+	// list gets as ListOptions.Parent.
+	parent string
 	// The scopes that reading, creating (and deleting), and patching need.
 	read, write, change string
 	version             func(*T) int64 // the ETag
@@ -35,7 +39,10 @@ type collection[T any] struct {
 	get    func(ctx context.Context, storeID, id string) (*T, error)
 	create func(ctx context.Context, key *erasured.Key, in erasured.Values, idem *storage.Idempotency) (*T, error)
 	update func(ctx context.Context, key *erasured.Key, id string, match *erasured.Match, in erasured.Values) (*T, error)
-	remove func(ctx context.Context, key *erasured.Key, id string) (*erasured.Deletion, error)
+	// remove deletes in the background and answers 202 with the deletion to follow;
+	// destroy deletes at once and answers 204. A collection has one or neither.
+	remove  func(ctx context.Context, key *erasured.Key, id string) (*erasured.Deletion, error)
+	destroy func(ctx context.Context, storeID, id string) error
 
 	// flat lets a POST put the attributes directly under data, as Elastic Path clients do.
 	flat bool
@@ -79,7 +86,7 @@ func register[T any](s *Server, c *collection[T]) {
 	if c.update != nil {
 		route(one, func(w http.ResponseWriter, r *http.Request) error { return c.patchOne(s, w, r) }, http.MethodPatch)
 	}
-	if c.remove != nil {
+	if c.remove != nil || c.destroy != nil {
 		route(one, func(w http.ResponseWriter, r *http.Request) error { return c.deleteOne(s, w, r) }, http.MethodDelete)
 	}
 }
@@ -96,7 +103,12 @@ func pathID[T any](r *http.Request, param string, typ *erasured.Type[T]) (string
 
 // url is the absolute URL of the resource id. The id is escaped as one path segment:
 // a request_id may hold spaces, "%", "?" and any other printable character but "/".
+// It is empty for the resources of a collection that serves none one by one (deliveries
+// are read through their webhook, as events are through their erasure request).
 func (c *collection[T]) url(s *Server, r *http.Request, id string) string {
+	if c.get == nil {
+		return ""
+	}
 	return s.baseURL(r) + c.path + "/" + url.PathEscape(id)
 }
 
@@ -203,6 +215,9 @@ func (c *collection[T]) listAll(s *Server, w http.ResponseWriter, r *http.Reques
 		return err
 	}
 	opts := storage.ListOptions{StoreID: key.StoreID}
+	if c.parent != "" {
+		opts.Parent = mux.Vars(r)[c.parent]
+	}
 	if opts.Filter, err = filters.Parse(q.Get("filter"), c.typ.Filters()); err != nil {
 		return err
 	}
@@ -229,7 +244,8 @@ func (c *collection[T]) listAll(s *Server, w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	doc := listDocument(s.baseURL(r), c.path, q, data, opts, page.PageInfo)
+	// The path as asked for: a related collection's holds its owner's id.
+	doc := listDocument(s.baseURL(r), r.URL.EscapedPath(), q, data, opts, page.PageInfo)
 	if included != nil {
 		doc.Included = included
 	}
@@ -392,6 +408,13 @@ func (c *collection[T]) deleteOne(s *Server, w http.ResponseWriter, r *http.Requ
 	id, err := pathID(r, c.param, c.typ)
 	if err != nil {
 		return err
+	}
+	if c.destroy != nil {
+		if err := c.destroy(r.Context(), key.StoreID, id); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
 	}
 	d, err := c.remove(r.Context(), key, id)
 	if err != nil {

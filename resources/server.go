@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/erasured/erasured/egress"
 	"github.com/erasured/erasured/resources/jsonapi"
 	"github.com/erasured/erasured/resources/middleware"
 	"github.com/erasured/erasured/storage"
@@ -47,6 +48,9 @@ type Config struct {
 	// KeyCacheTTL is how long an API key that authenticated is remembered, sparing
 	// the database a lookup per request; 0 looks every key up every time.
 	KeyCacheTTL time.Duration
+	// Webhooks is which webhook URLs clients may give: https to public addresses, and
+	// http to loopback ones too when AllowInsecure (--webhooks-allow-insecure).
+	Webhooks egress.Policy
 }
 
 // Server serves the erasured API.
@@ -132,6 +136,10 @@ func (s *Server) routes() {
 	// escaped "/" (%2F) decodes to a separator and matches no route: 404, which is the
 	// truth, as no request_id may hold a "/".
 	register(s, s.requests())
+
+	register(s, s.erasureServices())
+	register(s, s.webhooks())
+	register(s, s.webhookDeliveries())
 
 	// Not a jsonapiRoute: deletions negotiate among three representations themselves.
 	s.route(deletionPath+"/{deletion_id}", s.deletion(), http.MethodGet)

@@ -19,7 +19,7 @@ func (db *DB) Backlog(ctx context.Context) (erasured.Backlog, error) {
 		b   erasured.Backlog
 		err error
 	)
-	b.Erasures, err = db.queue(ctx, "erasure_requests", sq.Eq{"requests_erased_at": nil})
+	b.Erasures, err = db.queue(ctx, "erasure_requests", erasureWork)
 	if err != nil {
 		return erasured.Backlog{}, fmt.Errorf("backlog of erasures: %w", err)
 	}

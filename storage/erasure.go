@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -20,6 +21,7 @@ var erasureColumns = []string{
 	"id", "store_id", "resource_type", "resource_id", "reason", "status",
 	"services_erased", "partial_failures", "initiator",
 	"created_at", "updated_at", "completed_at", "due_at", "version",
+	"services_required", "extension_reason", "original_due_at", "overdue_at",
 }
 
 type erasureRow struct {
@@ -37,6 +39,11 @@ type erasureRow struct {
 	CompletedAt     nullTimeColumn                        `db:"completed_at"`
 	DueAt           timeColumn                            `db:"due_at"`
 	Version         int64                                 `db:"version"`
+	// NULL on requests filed before services_required was recorded: nil.
+	ServicesRequired jsonColumn[[]string] `db:"services_required"`
+	ExtensionReason  sql.NullString       `db:"extension_reason"`
+	OriginalDueAt    nullTimeColumn       `db:"original_due_at"`
+	OverdueAt        nullTimeColumn       `db:"overdue_at"`
 }
 
 type erasureListRow struct {
@@ -59,6 +66,11 @@ func (r *erasureRow) erasureRequest() *erasured.ErasureRequest {
 		CompletedAt:     r.CompletedAt.Time,
 		DueAt:           r.DueAt.Time,
 		Version:         r.Version,
+
+		ServicesRequired: r.ServicesRequired.V,
+		ExtensionReason:  nullString(r.ExtensionReason),
+		OriginalDueAt:    r.OriginalDueAt.Time,
+		OverdueAt:        r.OverdueAt.Time,
 	}
 	if r.Reason.Valid {
 		er.Reason = &r.Reason.String
@@ -88,6 +100,8 @@ func erasureStatusWhere(op filters.Op, values []any) (sq.Sqlizer, error) {
 			or = append(or, sq.And{sq.Eq{"status": string(erasured.StatusCompleted)}, sq.Expr("partial_failures = '[]'")})
 		case erasured.ViewFailure:
 			or = append(or, sq.And{sq.Eq{"status": string(erasured.StatusCompleted)}, sq.Expr("partial_failures <> '[]'")})
+		case string(erasured.StatusCancelled), erasured.ViewCancelled:
+			or = append(or, sq.Eq{"status": string(erasured.StatusCancelled)})
 		default:
 			return nil, fmt.Errorf("status filter: unknown value %v", v)
 		}
@@ -98,28 +112,140 @@ func erasureStatusWhere(op filters.Op, values []any) (sq.Sqlizer, error) {
 	return or, nil
 }
 
+// awaitingWhere matches the requests that still wait for a report from the services
+// named: those with a row in erasure_awaiting. It serves the lists that queueTable does
+// not (several services at once, or another order); a service's own queue is read as
+// queueTable says.
+func awaitingWhere(op filters.Op, values []any) (sq.Sqlizer, error) {
+	if op != filters.Eq && op != filters.In {
+		return nil, fmt.Errorf("awaiting_service filter: operator %q", op)
+	}
+	return sq.Expr(`EXISTS (SELECT 1 FROM erasure_awaiting WHERE erasure_request_id = erasure_requests.id AND ?)`,
+		sq.Eq{"service": values}), nil
+}
+
+// unfinished is the condition of the requests that are not final, written as the
+// predicate of the index erasure_requests_unfinished so that the planner can use it.
+const unfinished = "status IN ('pending', 'in_progress')"
+
+// overdueWhere matches the requests past their due date and not final (eq(overdue,true)),
+// or the others. "Now" is the time of the query, bound as text in the fixed-width UTC
+// form, which both dialects compare with their timestamps.
+func overdueWhere(op filters.Op, values []any) (sq.Sqlizer, error) {
+	want, ok := values[0].(bool)
+	if op != filters.Eq || !ok {
+		return nil, fmt.Errorf("overdue filter: operator %q on %T", op, values[0])
+	}
+	now := erasured.Now().Format(sqliteTime)
+	if want {
+		return sq.And{sq.Expr(unfinished), sq.Lt{"due_at": now}}, nil
+	}
+	return sq.Or{sq.Expr("NOT (" + unfinished + ")"), sq.GtOrEq{"due_at": now}}, nil
+}
+
 var erasureTable = tableOf("erasure_requests", erasured.ErasureRequests,
-	map[string]func(filters.Op, []any) (sq.Sqlizer, error){"status": erasureStatusWhere})
+	map[string]func(filters.Op, []any) (sq.Sqlizer, error){
+		"status": erasureStatusWhere, "awaiting_service": awaitingWhere, "overdue": overdueWhere,
+	})
+
+// queueTable is erasureTable as a service's queue (eq(awaiting_service,NAME), in order of
+// creation) reads it: erasure_requests joined with the service's rows of
+// erasure_awaiting, whose index (request_store_id, service, request_created_at,
+// erasure_request_id) holds the queue in the list's own order. The list sorts, and its
+// cursors seek, by those columns, which equal created_at and id, so that a page reads
+// its entries off the index and stops at its LIMIT, however large the store and
+// wherever in it the queue's requests lie. Planners cannot see that order through an
+// EXISTS: they walk the store by created_at and probe each request, or join the whole
+// queue and sort it. (Naming created_at in the join too would let the count of a first
+// page probe the store's index from the queue's entries, but the planner then takes
+// the join for a single row, and sorts the whole queue for every page.)
+var queueTable = func() table {
+	t := tableOf("erasure_requests", erasured.ErasureRequests,
+		map[string]func(filters.Op, []any) (sq.Sqlizer, error){
+			"status": erasureStatusWhere, "overdue": overdueWhere,
+			"awaiting_service": func(op filters.Op, values []any) (sq.Sqlizer, error) {
+				if op != filters.Eq {
+					return nil, fmt.Errorf("queue of %v: operator %q", values, op)
+				}
+				return sq.Eq{"service": values[0]}, nil
+			},
+		})
+	t.id.name = "erasure_request_id"
+	c := t.columns["created_at"]
+	c.name = "request_created_at"
+	t.columns["created_at"] = c
+	return t
+}()
+
+// queueRow is a row of a service's queue (queueTable).
+type queueRow struct {
+	erasureRow
+	QueuedAt  timeColumn `db:"request_created_at"`
+	RequestID string     `db:"erasure_request_id"`
+	listTotal
+}
+
+// isQueue reports whether opts lists one service's queue in order of creation, which
+// queueTable serves.
+func isQueue(opts ListOptions) bool {
+	if len(opts.Sort) > 1 || len(opts.Sort) == 1 && opts.Sort[0].Attribute != "created_at" {
+		return false
+	}
+	n := 0
+	for _, c := range opts.Filter {
+		if c.Attribute == "awaiting_service" {
+			if c.Op != filters.Eq {
+				return false
+			}
+			n++
+		}
+	}
+	return n == 1
+}
 
 // ErasureRequestPage returns the page opts asks for of the erasure requests of
 // opts.StoreID that match opts.Filter: by offset, or by cursor when opts.Cursor is set.
 // A cursor that does not belong to the list's sort, or whose values are not of their
 // keys' types, is a *pagination.Error naming its parameter.
 func (db *DB) ErasureRequestPage(ctx context.Context, opts ListOptions) (*Page[*erasured.ErasureRequest], error) {
+	if isQueue(opts) {
+		return list(ctx, db, queueTable,
+			db.sb.Select().From("erasure_requests").
+				Join("erasure_awaiting ON erasure_request_id = id AND request_store_id = store_id").
+				Where(sq.Eq{"store_id": opts.StoreID}),
+			append(slices.Clone(erasureColumns), "request_created_at", "erasure_request_id"), opts,
+			func(r *queueRow) (*erasured.ErasureRequest, error) { return r.erasureRequest(), nil })
+	}
 	return list(ctx, db, erasureTable,
 		db.sb.Select().From("erasure_requests").Where(sq.Eq{"store_id": opts.StoreID}),
 		erasureColumns, opts, func(r *erasureListRow) (*erasured.ErasureRequest, error) { return r.erasureRequest(), nil })
 }
 
-// CreateErasureRequest stores a new erasure request and the event of its creation, in
-// one transaction, and returns it. With idem, it does so at most once per key (see
-// Idempotency): a replay returns the request the key created, as it is now.
+// CreateErasureRequest stores a new erasure request and returns it, in one transaction
+// with everything that follows from it: its ServicesRequired, copied from the store's
+// registry (or WithErasureServices when the store has registered none), the queue
+// entries of those services (see queueTable), the event of its creation, and the
+// announcement of erasure_request.created to the store's webhooks that want it. With
+// idem, it does so at most once per key (see Idempotency): a replay returns the
+// request the key created, as it is now.
 func (db *DB) CreateErasureRequest(ctx context.Context, r *erasured.ErasureRequest, idem *Idempotency) (*erasured.ErasureRequest, error) {
 	id, replayed, err := db.create(ctx, idem, r.StoreID, erasured.ErasureRequests.Name, r.ID, func(tx *sqlx.Tx) error {
+		required, err := db.registry(ctx, tx, r.StoreID)
+		if err != nil {
+			return err
+		}
+		r.ServicesRequired = required
+		a, err := db.announcement(ctx, tx, erasured.EventCreated, r, r.CreatedAt)
+		if err != nil {
+			return err
+		}
 		if _, err := db.exec(ctx, tx, db.insertErasure(r)); err != nil {
 			return err
 		}
-		return db.insertEvents(ctx, tx, r.CreationEvent())
+		if err := db.insertEvents(ctx, tx, a, r.CreationEvent()); err != nil {
+			return err
+		}
+		return db.insertAwaiting(ctx, tx, r)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create erasure request: %w", err)
@@ -135,6 +261,7 @@ func (db *DB) insertErasure(r *erasured.ErasureRequest) sq.InsertBuilder {
 		r.ID, r.StoreID, r.ResourceType, r.ResourceID, r.Reason, string(r.Status),
 		jsonArg(r.ServicesErased), jsonArg(r.PartialFailures), jsonArg(r.Initiator),
 		db.timeArg(r.CreatedAt), db.timeArg(r.UpdatedAt), db.nullTimeArg(r.CompletedAt), db.timeArg(r.DueAt), r.Version,
+		jsonArg(r.ServicesRequired), r.ExtensionReason, db.nullTimeArg(r.OriginalDueAt), db.nullTimeArg(r.OverdueAt),
 	)
 }
 
@@ -178,8 +305,9 @@ func (db *DB) erasureRequest(ctx context.Context, q sqlx.QueryerContext, storeID
 
 // UpdateErasureRequest merges rep, reported by actor (the API key's name), into the erasure
 // request id of store storeID and appends its event. When the request then waits for
-// nobody (this server's own erasure done and every service of WithErasureServices
-// answered) it completes, and a second event, by erasured.ServerActor, says so.
+// nobody (this server's own erasure done and every service it requires answered) it
+// completes, and a second event, by erasured.ServerActor, says so. A request that
+// completes or is cancelled is announced to the webhooks that want it (see record).
 //
 // It all happens in one transaction on the locked row, so reports that arrive together
 // are applied one after the other and none is lost. It returns ENOTFOUND when the store
@@ -196,20 +324,17 @@ func (db *DB) UpdateErasureRequest(ctx context.Context, storeID, id, actor strin
 		if !match.Allows(r.Version) {
 			return erasured.Errorf(erasured.EPRECONDITION, "erasure request %s is at version %d, which If-Match does not name", id, r.Version)
 		}
-		now := erasured.Now()
+		now, was := erasured.Now(), r.Status
 		ev, err := r.Apply(rep, now)
 		if err != nil {
 			return err
 		}
 		ev.Actor = actor
 		events := []*erasured.Event{ev}
-		if done := r.Settle(db.erasureServices, now); done != nil {
+		if done := r.Settle(r.Required(db.erasureServices), now); done != nil {
 			events = append(events, done)
 		}
-		if err := db.saveErasure(ctx, tx, r, nil); err != nil {
-			return err
-		}
-		return db.insertEvents(ctx, tx, events...)
+		return db.record(ctx, tx, r, was, events, nil, now, "")
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update erasure request %s: %w", id, err)
@@ -245,8 +370,26 @@ func (db *DB) lockErasure(ctx context.Context, tx sqlx.QueryerContext, storeID, 
 	return row.erasureRequest(), row.RequestsErasedAt.Time, nil
 }
 
-// saveErasure writes back what the workflow changes of r, and the extra columns given.
-func (db *DB) saveErasure(ctx context.Context, tx sqlx.ExecerContext, r *erasured.ErasureRequest, extra map[string]any) error {
+// record writes back, in tx, a change just made to r, which was in status was before:
+// what the workflow changes of r and the extra columns given, the events of the
+// change, the queue entries of the services r no longer waits for, and the
+// announcement of event, or, when event is empty, of r's completion or cancellation
+// if the change is that.
+func (db *DB) record(ctx context.Context, tx *sqlx.Tx, r *erasured.ErasureRequest, was erasured.Status, events []*erasured.Event, extra map[string]any, now time.Time, event string) error {
+	switch {
+	case event != "" || r.Status == was:
+	case r.Status == erasured.StatusCompleted:
+		event = erasured.EventCompleted
+	case r.Status == erasured.StatusCancelled:
+		event = erasured.EventCancelled
+	}
+	var a *erasured.Announcement
+	if event != "" {
+		var err error
+		if a, err = db.announcement(ctx, tx, event, r, now); err != nil {
+			return err
+		}
+	}
 	set := map[string]any{
 		"status":           string(r.Status),
 		"services_erased":  jsonArg(r.ServicesErased),
@@ -254,9 +397,24 @@ func (db *DB) saveErasure(ctx context.Context, tx sqlx.ExecerContext, r *erasure
 		"completed_at":     db.nullTimeArg(r.CompletedAt),
 		"updated_at":       db.timeArg(r.UpdatedAt),
 		"version":          r.Version,
+		"due_at":           db.timeArg(r.DueAt),
+		"extension_reason": r.ExtensionReason,
+		"original_due_at":  db.nullTimeArg(r.OriginalDueAt),
+		"overdue_at":       db.nullTimeArg(r.OverdueAt),
 	}
 	maps.Copy(set, extra)
-	_, err := db.exec(ctx, tx, db.sb.Update("erasure_requests").SetMap(set).
-		Where(sq.Eq{"store_id": r.StoreID, "id": r.ID}))
-	return err
+	if _, err := db.exec(ctx, tx, db.sb.Update("erasure_requests").SetMap(set).
+		Where(sq.Eq{"store_id": r.StoreID, "id": r.ID})); err != nil {
+		return err
+	}
+	if err := db.insertEvents(ctx, tx, a, events...); err != nil {
+		return err
+	}
+	if len(r.ServicesRequired) > 0 {
+		if _, err := db.exec(ctx, tx, db.sb.Delete("erasure_awaiting").Where(sq.Eq{"erasure_request_id": r.ID}).
+			Where(sq.NotEq{"service": r.Awaiting(r.ServicesRequired)})); err != nil {
+			return fmt.Errorf("queues of the services that answered: %w", err)
+		}
+	}
+	return nil
 }

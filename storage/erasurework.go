@@ -18,6 +18,11 @@ type Claim struct {
 	StoreID, ID string
 }
 
+// erasureWork is the condition of the requests whose in-store erasure is still to do:
+// the predicate of the index erasure_requests_open, written as it is there so that the
+// planner can use the index. A request cancelled before its erasure is left alone.
+var erasureWork = sq.Expr("requests_erased_at IS NULL AND status <> 'cancelled'")
+
 // ClaimErasure leases to the caller, until now+lease, the oldest erasure request whose
 // in-store erasure (EraseHeldData) is still to do and that nobody holds a live lease on.
 // It returns nil and no error when there is none.
@@ -37,7 +42,7 @@ func (db *DB) ClaimErasure(ctx context.Context, lease time.Duration, now time.Ti
 		StoreID string `db:"store_id"`
 		ID      string `db:"id"`
 	}
-	err := db.claim(ctx, "erasure_requests", sq.Eq{"requests_erased_at": nil}, []string{"created_at", "id"}, lease, now, []string{"store_id", "id"}, &c)
+	err := db.claim(ctx, "erasure_requests", erasureWork, []string{"created_at", "id"}, lease, now, []string{"store_id", "id"}, &c)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -74,7 +79,8 @@ func (db *DB) EraseHeldData(ctx context.Context, storeID, erasureID string) (*er
 			err    error
 		)
 		r, doneAt, err = db.lockErasure(ctx, tx, storeID, erasureID)
-		if err != nil || doneAt != nil {
+		if err != nil || doneAt != nil || r.Status == erasured.StatusCancelled {
+			// Done already, or withdrawn while it was being claimed: nothing to erase.
 			return err
 		}
 		now := erasured.Now()
@@ -87,14 +93,12 @@ func (db *DB) EraseHeldData(ctx context.Context, storeID, erasureID string) (*er
 				return err
 			}
 		}
+		was := r.Status
 		events := []*erasured.Event{r.ErasedHere(now)}
-		if done := r.Settle(db.erasureServices, now); done != nil {
+		if done := r.Settle(r.Required(db.erasureServices), now); done != nil {
 			events = append(events, done)
 		}
-		if err := db.saveErasure(ctx, tx, r, map[string]any{"requests_erased_at": db.timeArg(now), "claimed_until": nil}); err != nil {
-			return err
-		}
-		if err := db.insertEvents(ctx, tx, events...); err != nil {
+		if err := db.record(ctx, tx, r, was, events, map[string]any{"requests_erased_at": db.timeArg(now), "claimed_until": nil}, now, ""); err != nil {
 			return err
 		}
 		if erased == 0 {

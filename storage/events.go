@@ -43,23 +43,66 @@ func (r *eventRow) event() erasured.Event {
 	return ev
 }
 
-// insertEvents appends events to the audit trail and fills in their ids.
-func (db *DB) insertEvents(ctx context.Context, tx sqlx.QueryerContext, events ...*erasured.Event) error {
+// insertEvents appends events to the audit trail and fills in their ids, and writes
+// announcement a, if any, with the first of them: on PostgreSQL in its statement (a
+// data-modifying WITH runs whether or not it is read), so that announcing a change
+// costs it no round trip.
+func (db *DB) insertEvents(ctx context.Context, tx sqlx.ExtContext, a *erasured.Announcement, events ...*erasured.Event) error {
+	if a != nil && (db.dialect != postgres || len(events) == 0) {
+		if _, err := db.exec(ctx, tx, db.insertAnnouncement(a)); err != nil {
+			return fmt.Errorf("announce %s: %w", a.Event, err)
+		}
+		a = nil
+	}
 	for _, ev := range events {
 		var old *string
 		if ev.OldStatus != nil {
 			s := string(*ev.OldStatus)
 			old = &s
 		}
-		err := db.getRow(ctx, tx, &ev.ID, db.sb.Insert("erasure_events").
+		insert := sq.Insert("erasure_events").
 			Columns("erasure_request_id", "store_id", "created_at", "actor", "old_status", "new_status", "report").
 			Values(ev.ErasureRequestID, ev.StoreID, db.timeArg(ev.CreatedAt), ev.Actor, old, string(ev.NewStatus), jsonArg(ev.Report)).
-			Suffix("RETURNING id"))
-		if err != nil {
+			Suffix("RETURNING id")
+		var stmt sq.Sqlizer = insert.PlaceholderFormat(db.placeholders())
+		if a != nil {
+			var err error
+			if stmt, err = db.with("outbox", db.insertAnnouncement(a), insert); err != nil {
+				return err
+			}
+			a = nil
+		}
+		if err := db.getRow(ctx, tx, &ev.ID, stmt); err != nil {
 			return fmt.Errorf("append event: %w", err)
 		}
 	}
 	return nil
+}
+
+// placeholders is the dialect's placeholder format.
+func (db *DB) placeholders() sq.PlaceholderFormat {
+	if db.dialect == postgres {
+		return sq.Dollar
+	}
+	return sq.Question
+}
+
+// with is the statement "WITH name AS (first) then", both built with "?" placeholders,
+// numbered at once in the dialect's format.
+func (db *DB) with(name string, first, then sq.Sqlizer) (sq.Sqlizer, error) {
+	firstSQL, firstArgs, err := first.ToSql()
+	if err != nil {
+		return nil, err
+	}
+	thenSQL, thenArgs, err := then.ToSql()
+	if err != nil {
+		return nil, err
+	}
+	q, err := db.placeholders().ReplacePlaceholders("WITH " + name + " AS (" + firstSQL + ") " + thenSQL)
+	if err != nil {
+		return nil, err
+	}
+	return sq.Expr(q, append(firstArgs, thenArgs...)...), nil
 }
 
 // ErasureEvents returns the audit trail of erasure request requestID of store storeID,

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -53,7 +54,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return db.inTx(ctx, func(tx *sqlx.Tx) error {
+	apply := func(tx *sqlx.Tx) error {
 		if db.dialect == postgres {
 			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7283544690)`); err != nil {
 				return db.wrap(fmt.Errorf("migrate: lock: %w", err))
@@ -82,5 +83,53 @@ func (db *DB) migrate(ctx context.Context) error {
 			}
 		}
 		return nil
-	})
+	}
+	if db.dialect == sqlite {
+		return db.migrateSQLite(ctx, apply)
+	}
+	return db.inTx(ctx, apply)
+}
+
+// migrateSQLite runs apply in a transaction with foreign keys off, which SQLite's own
+// procedure for the schema changes ALTER TABLE cannot make asks for: a version may
+// rebuild a table that others reference (to change a CHECK constraint, say), and with
+// foreign keys on, dropping the old table would delete through them. The keys are
+// checked before the transaction commits, and are on again before the connection goes
+// back to the pool; the pragma has no effect inside a transaction, so it is set around
+// it, on one connection.
+func (db *DB) migrateSQLite(ctx context.Context, apply func(tx *sqlx.Tx) error) (err error) {
+	conn, err := db.db.Connx(ctx)
+	if err != nil {
+		return db.wrap(fmt.Errorf("migrate: %w", err))
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return db.wrap(fmt.Errorf("migrate: %w", err))
+	}
+	defer func() {
+		if _, onErr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON"); onErr != nil && err == nil {
+			err = fmt.Errorf("migrate: foreign keys back on: %w", onErr)
+		}
+	}()
+	tx, err := conn.BeginTxx(ctx, nil)
+	if err != nil {
+		return db.wrap(fmt.Errorf("migrate: %w", err))
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := apply(tx); err != nil {
+		return err
+	}
+	var broken []struct {
+		Table  string        `db:"table"`
+		RowID  sql.NullInt64 `db:"rowid"`
+		Parent string        `db:"parent"`
+		FKID   int64         `db:"fkid"`
+	}
+	if err := tx.SelectContext(ctx, &broken, "PRAGMA foreign_key_check"); err != nil {
+		return db.wrap(fmt.Errorf("migrate: foreign key check: %w", err))
+	}
+	if len(broken) > 0 {
+		return fmt.Errorf("migrate: %d rows of %s refer to no row of %s", len(broken), broken[0].Table, broken[0].Parent)
+	}
+	return db.wrap(tx.Commit())
 }

@@ -14,10 +14,13 @@ import (
 // or the cursor page Cursor when it is set.
 type ListOptions struct {
 	StoreID string
-	Filter  filters.Expr
-	Sort    []erasured.Sort
-	Page    pagination.Page
-	Cursor  *pagination.CursorPage
+	// Parent is the id of the record whose related collection is listed (the webhook
+	// of a list of deliveries); empty for a collection of its own.
+	Parent string
+	Filter filters.Expr
+	Sort   []erasured.Sort
+	Page   pagination.Page
+	Cursor *pagination.CursorPage
 	// narrowed says that the storage method narrowed the list beyond the store with
 	// conditions of its own, as a filter does: its total is then counted as a filtered
 	// list's, never the store's estimate.

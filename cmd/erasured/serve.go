@@ -36,6 +36,9 @@ type Main struct {
 	vacuumInterval  time.Duration
 	firstKeyFile    string
 	logsPurge       time.Duration
+	webhookRetryFor time.Duration
+	webhookLease    time.Duration
+	webhookWorkers  int
 	stdout          io.Writer
 	log             *slog.Logger
 
@@ -91,6 +94,14 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	f.fromEnv("first-key-file", "ERASURED_FIRST_KEY_FILE")
 	f.DurationVar(&m.logsPurge, "logs-purge-interval", time.Hour, "the least time between two purges of personal data logs older than their store's time to live")
 	f.fromEnv("logs-purge-interval", "ERASURED_LOGS_PURGE_INTERVAL")
+	f.DurationVar(&m.webhookRetryFor, "webhook-retry-for", 72*time.Hour, "how long a webhook delivery is retried after its event, with exponential backoff and jitter; a webhook that fails this long without a success is made inactive")
+	f.fromEnv("webhook-retry-for", "ERASURED_WEBHOOK_RETRY_FOR")
+	f.BoolVar(&m.cfg.Webhooks.AllowInsecure, "webhooks-allow-insecure", false, "let webhooks reach loopback addresses, and plain http reach those only: for development and tests")
+	f.fromEnv("webhooks-allow-insecure", "ERASURED_WEBHOOKS_ALLOW_INSECURE")
+	f.DurationVar(&m.webhookLease, "webhook-lease", time.Minute, "how long a process's claim on a webhook delivery keeps the others off it; a delivery whose process died is sent again after it (keep it above the 10s an attempt may take)")
+	f.fromEnv("webhook-lease", "ERASURED_WEBHOOK_LEASE")
+	f.IntVar(&m.webhookWorkers, "webhook-concurrency", 8, "how many webhook deliveries this process makes at once; 0 for none, in a process that only serves the API while others deliver")
+	f.fromEnv("webhook-concurrency", "ERASURED_WEBHOOK_CONCURRENCY")
 	if err := f.parse(args); err != nil {
 		return nil, err
 	}
@@ -104,6 +115,9 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	}
 	if m.erasureLease <= 0 || m.erasurePoll <= 0 || m.vacuumInterval <= 0 || m.logsPurge <= 0 {
 		return nil, errors.New("--erasure-lease, --erasure-poll, --vacuum-interval and --logs-purge-interval must be positive")
+	}
+	if m.webhookRetryFor <= 0 || m.webhookLease <= 0 || m.webhookWorkers < 0 {
+		return nil, errors.New("--webhook-retry-for and --webhook-lease must be positive, and --webhook-concurrency not negative")
 	}
 	if m.cfg.PageLength < 1 || m.cfg.PageLength > pagination.MaxLimit {
 		return nil, fmt.Errorf("--page-length must be from 1 to %d", pagination.MaxLimit)
@@ -150,7 +164,11 @@ func (m *Main) Run(ctx context.Context) error {
 		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version()},
 	})
 	build.Set(1)
-	m.srv.MustRegister(unreadable, build)
+	overdue := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "erasured_erasure_requests_overdue",
+		Help: "Erasure requests of every store past their due_at and neither completed nor cancelled, as the overdue worker last counted them.",
+	})
+	m.srv.MustRegister(unreadable, build, overdue)
 	m.server = &http.Server{
 		Handler:           m.srv,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -161,7 +179,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(ln) }()
-	m.startWorkers(ctx, unreadable)
+	m.startWorkers(ctx, unreadable, overdue)
 	m.log.Info("listening", "addr", ln.Addr().String(), "database", db.Dialect(), "erasure_services", m.erasureServices)
 	return nil
 }
@@ -169,7 +187,7 @@ func (m *Main) Run(ctx context.Context) error {
 // startWorkers runs the background workers until Close stops them. Their context keeps
 // ctx's values but not its cancellation: a signal must not stop them while the HTTP
 // server still drains requests that may start more work.
-func (m *Main) startWorkers(ctx context.Context, unreadable prometheus.Counter) {
+func (m *Main) startWorkers(ctx context.Context, unreadable prometheus.Counter, overdue prometheus.Gauge) {
 	ctx, m.stopWorkers = context.WithCancel(context.WithoutCancel(ctx))
 	m.workersDone = make(chan struct{})
 	jobs := []interface{ Run(context.Context) error }{
@@ -191,6 +209,18 @@ func (m *Main) startWorkers(ctx context.Context, unreadable prometheus.Counter) 
 		// (on SQLite; on PostgreSQL not at all); a minute's poll finds a due purge soon
 		// enough for a bound of days.
 		&workers.LogPurge{DB: m.db, Interval: m.logsPurge, Poll: time.Minute, Lease: 5 * time.Minute, Batch: 1000, Log: m.log},
+		// Finding the requests that became overdue is one indexed query; every 10s is
+		// as soon as anyone needs to know, and counts the gauge as often.
+		&workers.Overdue{DB: m.db, Poll: 10 * time.Second, Gauge: overdue, Log: m.log},
+	}
+	if m.webhookWorkers > 0 {
+		jobs = append(jobs, &workers.Webhooks{
+			DB: m.db, Client: m.cfg.Webhooks.Client(), Lease: m.webhookLease, RetryFor: m.webhookRetryFor,
+			Concurrency: m.webhookWorkers, Log: m.log,
+			// An event is delivered within a second of its change, at the cost of one
+			// small indexed query a second per loop when nothing is due.
+			Poll: time.Second,
+		})
 	}
 	var wg sync.WaitGroup
 	for _, job := range jobs {
