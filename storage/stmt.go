@@ -22,6 +22,11 @@ type statements struct {
 	mu      sync.Mutex
 	byQuery map[string]*lru.Element // of *statement
 	order   lru.List                // most recently used first
+	// preparing counts the statements prepared for a transaction's next run, which
+	// outlive the run that asked for them: close waits for them, for one that opens a
+	// connection after the pool is closed would open the database again (on SQLite,
+	// creating files beside it).
+	preparing sync.WaitGroup
 }
 
 type statement struct {
@@ -44,11 +49,11 @@ func (db *DB) run(ctx context.Context, q any, query string, fn func(*sqlx.Stmt) 
 	tx, inTx := q.(*sqlx.Tx)
 	s := db.stmts.cached(query)
 	if s == nil && inTx {
-		go func() {
+		db.stmts.preparing.Go(func() {
 			if s, err := db.stmts.prepare(context.WithoutCancel(ctx), db.db, query); err == nil {
 				db.stmts.release(s)
 			}
-		}()
+		})
 		stmt, err := tx.PreparexContext(ctx, query)
 		if err != nil {
 			return err
@@ -137,8 +142,10 @@ func (c *statements) release(s *statement) {
 	}
 }
 
-// close closes every statement, with the pool.
+// close waits for the statements being prepared in the background, then closes every
+// statement, with the pool.
 func (c *statements) close() {
+	c.preparing.Wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, e := range c.byQuery {
