@@ -5,7 +5,12 @@
 #      content), how long VACUUM, REINDEX INDEX CONCURRENTLY requests_requested_by and,
 #      for comparison, VACUUM FULL take, and the latency of writes (pgbench, --clients
 #      clients updating and inserting requests) meanwhile, beside the same writes alone;
-#   2. with erasured running with its defaults, the time from an erasure's completion to
+#   2. what the vacuum leaves in free space: how many pages of requests and of its TOAST
+#      table still hold a subject's erased short and long (TOASTed) contents after it,
+#      and, where pg_repack is installed (Debian: postgresql-15-repack), how long its
+#      online rewrite of requests takes while the writes run, their latency meanwhile,
+#      and the same pages after it;
+#   3. with erasured running with its defaults, the time from an erasure's completion to
 #      the end of the vacuum that takes it away: on an idle database, for a first erasure
 #      and for one that follows a vacuum at once (the worst case, which waits out
 #      --vacuum-interval), and under the same write load.
@@ -60,6 +65,20 @@ sql -c "INSERT INTO requests (store_id, request_id, requested_by, status, reques
 			ELSE 'a note of person ' || (i / 10) || ': ' || md5(i::text) || md5((-i)::text) END,
 		'msg-' || i, 'channel-' || i, jsonb_build_object('n', i)
 	FROM generate_series(1, $rows) i"
+# A subject whose erased values are looked for in the raw pages: three short contents and
+# a long one of random hex (which pglz cannot shrink, so it is TOASTed as it is), with
+# later rows after them so that their pages are not the last (which VACUUM truncates).
+short="short-$(openssl rand -hex 8)" long="long-$(openssl rand -hex 8)"
+sql -c "INSERT INTO requests (store_id, request_id, requested_by, status, requested_at, created_at, updated_at, content)
+	SELECT 'bench', 'subject-' || g, 'the-subject', 'PENDING', now(), now(), now(),
+		CASE WHEN g = 4 THEN '$long' || (SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 400))
+			ELSE 'a note $short ' || g END
+	FROM generate_series(1, 4) g"
+sql -c "INSERT INTO requests (store_id, request_id, requested_by, status, requested_at, created_at, updated_at, content)
+	SELECT 'bench', 'after-' || i, 'person-after', 'PENDING', now(), now(), now(),
+		CASE WHEN i % 10 = 0 THEN (SELECT string_agg(md5(i::text || g), '') FROM generate_series(1, 190) g)
+			ELSE 'a later note ' || i END
+	FROM generate_series(1, 2000) i"
 echo "first VACUUM ANALYZE after the load (autovacuum's job, once): $(timed 'VACUUM ANALYZE requests') s"
 sql -c "SELECT 'table ' || pg_size_pretty(pg_table_size('requests')) || ', requests_requested_by ' || pg_size_pretty(pg_relation_size('requests_requested_by'))"
 
@@ -93,10 +112,42 @@ during() {
 writes 20 baseline; wait "$load_pid"; load_pid=""
 echo "writes alone ($clients clients, 20 s): $(latency baseline)"
 sql -c "UPDATE requests SET requested_by = NULL, content = NULL, platform_message_id = NULL, platform_channel_id = NULL,
-	metadata = NULL, erased_at = now() WHERE store_id = 'bench' AND requested_by IN (SELECT 'person-' || g FROM generate_series(1, 1000) g)"
-echo "erased 10,000 requests of 1,000 people"
+	metadata = NULL, erased_at = now() WHERE store_id = 'bench'
+		AND (requested_by IN (SELECT 'person-' || g FROM generate_series(1, 1000) g) OR requested_by = 'the-subject')"
+echo "erased 10,004 requests of 1,001 people"
 during vacuum "VACUUM requests"
 during reindex "REINDEX INDEX CONCURRENTLY requests_requested_by"
+
+# marked REL MARK: how many pages of REL hold MARK anywhere in their bytes, free space included.
+marked() {
+	sql -c "SET client_min_messages TO warning; CREATE EXTENSION IF NOT EXISTS pageinspect"
+	sql -c "SELECT count(*) FROM generate_series(0, pg_relation_size('$1') / 8192 - 1) b
+		WHERE position(convert_to('$2', 'UTF8') IN get_raw_page('$1', b::int)) > 0"
+}
+# leftovers: the pages of requests and its TOAST table that hold the subject's contents.
+leftovers() {
+	local toast
+	toast=$(sql -c "SELECT reltoastrelid::regclass FROM pg_class WHERE relname = 'requests'")
+	echo "heap pages holding the short contents: $(marked requests "$short"), TOAST pages holding the long one: $(marked "$toast" "$long")"
+}
+echo "after the VACUUM, in free space: $(leftovers)"
+repack=$(pg_config --bindir)/pg_repack
+if [ -x "$repack" ] && sql -c "CREATE EXTENSION IF NOT EXISTS pg_repack" 2>/dev/null; then
+	writes 90 repack
+	sleep 3
+	t0=$(date +%s.%N)
+	"$repack" --elevel=WARNING -h 127.0.0.1 -U postgres -d "$db" -t requests
+	t1=$(date +%s.%N)
+	echo "pg_repack -t requests: $(printf "%.2f" "$(echo "$t1 - $t0" | bc)") s, while writes ran"
+	wait "$load_pid"; load_pid=""
+	# Only the writes that started while it ran.
+	for f in "$work"/repack.*; do awk -v a="$t0" -v b="$t1" '$5 + $6 / 1e6 >= a && $5 + $6 / 1e6 <= b' "$f" >"$f.during"; done
+	cat "$work"/repack.*.during | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {
+		printf "  writes meanwhile: %d writes, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", NR, a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000, a[NR]/1000}'
+	echo "after pg_repack: $(leftovers)"
+else
+	echo "pg_repack: not installed (Debian: postgresql-15-repack), not measured"
+fi
 during full "VACUUM FULL requests"
 
 # The bound, end to end, with erasured's own workers.
