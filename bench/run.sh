@@ -133,10 +133,12 @@ seed_postgres() {
 	start=$(date +%s.%N)
 	# Two requests per second of created_at, so that ties on the sort key are common and
 	# the id tie-breaker does its part. requests_erased_at is set so that no background
-	# worker takes the seed for new work. Each (resource_type, resource_id) is 4 rows.
+	# worker takes the seed for new work, and overdue_at on the unfinished ones (all past
+	# due) so that the overdue worker does not mark them while the bench runs. Each
+	# (resource_type, resource_id) is 4 rows.
 	psql_in "$db" "INSERT INTO erasure_requests (id, store_id, resource_type, resource_id, reason, status,
 			services_erased, partial_failures, initiator, created_at, updated_at, completed_at, due_at,
-			requests_erased_at)
+			requests_erased_at, overdue_at)
 		SELECT gen_random_uuid(),
 			CASE WHEN i % 10 < 9 THEN 'store-0' ELSE 'store-' || (1 + (i / 10) % 9) END,
 			(ARRAY['customer','account','account-member','account-membership','address',
@@ -147,7 +149,8 @@ seed_postgres() {
 			CASE WHEN i % 3 = 2 THEN '[\"requests\",\"billing\"]' ELSE '[]' END::jsonb,
 			CASE WHEN i % 30 = 2 THEN '[{\"service\":\"crm\",\"message\":\"timeout\"}]' ELSE '[]' END::jsonb,
 			'$seed_initiator',
-			t.at, t.at, CASE WHEN i % 3 = 2 THEN t.at + interval '1 hour' END, t.at + interval '30 days', t.at
+			t.at, t.at, CASE WHEN i % 3 = 2 THEN t.at + interval '1 hour' END, t.at + interval '30 days', t.at,
+			CASE WHEN i % 3 <> 2 THEN t.at + interval '30 days' END
 		FROM generate_series(1, $n) AS i,
 			LATERAL (SELECT timestamptz '2024-01-01 00:00:00Z' + (i / 2) * interval '1 second' AS at) AS t"
 	psql_in "$db" "VACUUM (ANALYZE) erasure_requests"
@@ -414,7 +417,7 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $rows),
 	s AS (SELECT i, lower(hex(randomblob(16))) AS h, 1704067200 + i / 2 AS at FROM n)
 INSERT INTO erasure_requests (id, store_id, resource_type, resource_id, reason, status,
 	services_erased, partial_failures, initiator, created_at, updated_at, completed_at, due_at,
-	requests_erased_at)
+	requests_erased_at, overdue_at)
 SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-a' || substr(h, 18, 3) || '-' || substr(h, 21, 12),
 	CASE WHEN i % 10 < 9 THEN 'store-0' ELSE 'store-' || (1 + (i / 10) % 9) END,
 	json_extract('["customer","account","account-member","account-membership","address","user-authentication-info","order","user"]',
@@ -429,7 +432,8 @@ SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || 
 	strftime('%Y-%m-%dT%H:%M:%S.000000Z', at, 'unixepoch'),
 	CASE WHEN i % 3 = 2 THEN strftime('%Y-%m-%dT%H:%M:%S.000000Z', at + 3600, 'unixepoch') END,
 	strftime('%Y-%m-%dT%H:%M:%S.000000Z', at + 30 * 86400, 'unixepoch'),
-	strftime('%Y-%m-%dT%H:%M:%S.000000Z', at, 'unixepoch')
+	strftime('%Y-%m-%dT%H:%M:%S.000000Z', at, 'unixepoch'),
+	CASE WHEN i % 3 <> 2 THEN strftime('%Y-%m-%dT%H:%M:%S.000000Z', at + 30 * 86400, 'unixepoch') END
 FROM s;
 COMMIT;
 ANALYZE;
