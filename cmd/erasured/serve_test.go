@@ -14,11 +14,17 @@ import (
 // send makes one request of the running server and decodes its JSON body, if any.
 func send(t *testing.T, m *Main, method, path, token, body string) (*http.Response, map[string]any) {
 	t.Helper()
+	return request(t, "http://"+m.Addr(), method, path, token, body)
+}
+
+// request makes one request of the server at base and decodes its JSON body, if any.
+func request(t *testing.T, base, method, path, token, body string) (*http.Response, map[string]any) {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, "http://"+m.Addr()+path, rd)
+	req, err := http.NewRequest(method, base+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
