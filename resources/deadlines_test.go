@@ -40,7 +40,7 @@ func TestCancelErasureRequest(t *testing.T) {
 		e.do("PATCH", erasures+"/"+id, ops, patchBody(id, map[string]any{"status": "in_progress"})).wantError(t, http.StatusConflict, "")
 		e.report(ops, id, `{"services_erased":["billing"]}`).wantPlainError(t, http.StatusConflict)
 		// The server's own erasure leaves a cancelled request alone.
-		runWorker(t, &workers.Erasure{DB: db, Lease: time.Minute, Poll: time.Second})
+		runUntilIdle(t, &workers.Erasure{DB: db, Lease: time.Minute, Poll: time.Second})
 		r = e.do("GET", erasures+"/"+id+"?include=events", ops, nil).want(t, http.StatusOK)
 		if a := attrs(r.data(t)); a["status"] != "CANCELLED" || len(a["services_erased"].([]any)) != 0 {
 			t.Errorf("after the erasure worker: %v", a)
@@ -57,7 +57,7 @@ func TestCancelErasureRequest(t *testing.T) {
 		if q := e.queue(ops, "billing"); len(q) != 0 {
 			t.Errorf("a cancelled request waits in billing's queue: %v", q)
 		}
-		drain(t, deliverer(db, time.Hour))
+		runUntilIdle(t, deliverer(db, time.Hour))
 		if got := rc.requests(); len(got) != 1 || payloadType(t, got[0].body) != erasured.EventCancelled {
 			t.Errorf("cancellations announced: %d", len(got))
 		}
@@ -145,7 +145,7 @@ func TestOverdueIsAnnouncedOnce(t *testing.T) {
 		if n := testutil.ToFloat64(gauge); n != 2 {
 			t.Errorf("gauge %v, want 2 (one per store)", n)
 		}
-		drain(t, deliverer(db, time.Hour))
+		runUntilIdle(t, deliverer(db, time.Hour))
 		got := rc.requests()
 		if len(got) != 1 || payloadType(t, got[0].body) != erasured.EventOverdue {
 			t.Fatalf("%d overdue announcements", len(got))

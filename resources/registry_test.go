@@ -123,7 +123,7 @@ func TestServicesRegistry(t *testing.T) {
 
 		// The first request completes once this server has done its part and crm has
 		// answered too.
-		runWorker(t, &workers.Erasure{DB: e.db, Lease: time.Minute, Poll: time.Second})
+		runUntilIdle(t, &workers.Erasure{DB: e.db, Lease: time.Minute, Poll: time.Second})
 		if a := attrs(e.do("GET", erasures+"/"+first, reader, nil).data(t)); a["status"] != "IN_PROGRESS" {
 			t.Errorf("waiting for crm: %v", a["status"])
 		}

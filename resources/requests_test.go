@@ -1,7 +1,6 @@
 package resources_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -51,16 +50,7 @@ func (e *env) local(t *testing.T, link any) string {
 // background goroutine would.
 func runDeletions(t *testing.T, e *env) {
 	t.Helper()
-	w := &workers.Deletion{DB: e.db}
-	for {
-		worked, err := w.RunOnce(context.Background())
-		if err != nil {
-			t.Fatalf("deletion worker: %v", err)
-		}
-		if !worked {
-			return
-		}
-	}
+	runUntilIdle(t, &workers.Deletion{DB: e.db})
 }
 
 func countRows(t *testing.T, raw *sqlx.DB, query string, args ...any) int {

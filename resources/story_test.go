@@ -32,13 +32,16 @@ func trail(t *testing.T, r *response) []string {
 	return out
 }
 
-// runWorker runs the erasure worker until it finds nothing to do.
-func runWorker(t *testing.T, w *workers.Erasure) {
+// runUntilIdle runs a background worker round after round until it finds nothing to do,
+// as the server's goroutine would.
+func runUntilIdle(t *testing.T, w interface {
+	RunOnce(context.Context) (bool, error)
+}) {
 	t.Helper()
 	for {
 		worked, err := w.RunOnce(context.Background())
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%T: %v", w, err)
 		}
 		if !worked {
 			return
@@ -61,7 +64,7 @@ func TestErasureStory(t *testing.T) {
 
 		created := e.do("POST", erasures, support, newErasure("user", "alice")).want(t, http.StatusCreated)
 		id := created.data(t)["id"].(string)
-		runWorker(t, &workers.Erasure{DB: db, Lease: time.Minute, Poll: time.Second})
+		runUntilIdle(t, &workers.Erasure{DB: db, Lease: time.Minute, Poll: time.Second})
 
 		r := e.do("GET", erasures+"/"+id+"?include=events", support, nil).want(t, http.StatusOK)
 		a := attrs(r.data(t))
@@ -113,7 +116,7 @@ func TestErasureStoryWithOtherServices(t *testing.T) {
 
 		// A service may report before the server has done its part.
 		e.report(billing, id, `{"services_erased":["billing"]}`).want(t, http.StatusOK)
-		runWorker(t, &workers.Erasure{DB: db, Lease: time.Minute, Poll: time.Second})
+		runUntilIdle(t, &workers.Erasure{DB: db, Lease: time.Minute, Poll: time.Second})
 		r := e.do("GET", erasures+"/"+id, support, nil).want(t, http.StatusOK)
 		if a := attrs(r.data(t)); a["status"] != "IN_PROGRESS" || !slices.Equal(strs(a["services_erased"]), []string{"billing", "requests"}) {
 			t.Errorf("waiting for crm: %v", a)

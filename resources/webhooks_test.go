@@ -123,20 +123,6 @@ func deliverUntil(t *testing.T, w *workers.Webhooks, what string, cond func() bo
 	}
 }
 
-// drain runs w until it finds nothing due.
-func drain(t *testing.T, w *workers.Webhooks) {
-	t.Helper()
-	for {
-		worked, err := w.RunOnce(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !worked {
-			return
-		}
-	}
-}
-
 func newWebhook(u string, events []string, service any) map[string]any {
 	a := map[string]any{"url": u, "events": events}
 	if service != nil {
@@ -202,7 +188,7 @@ func TestWebhookDeliveries(t *testing.T) {
 		}
 		w := deliverer(db, time.Hour)
 		deliverUntil(t, w, "a 2xx", func() bool { return len(rc.requests()) == 3 })
-		drain(t, w)
+		runUntilIdle(t, w)
 		got := rc.requests()
 		if len(got) != 3 {
 			t.Fatalf("%d requests after a 2xx, want 3", len(got))
@@ -235,7 +221,7 @@ func TestWebhookDeliveries(t *testing.T) {
 		// Its completion is announced; a cancellation, which it does not subscribe to,
 		// would not be.
 		e.report(ops, id, `{"status":"completed"}`).want(t, http.StatusOK)
-		drain(t, w)
+		runUntilIdle(t, w)
 		got = rc.requests()
 		if len(got) != 4 || !strings.Contains(string(got[3].body), `"type":"erasure_request.completed"`) ||
 			got[3].header.Get("webhook-id") == got[0].header.Get("webhook-id") {
@@ -264,7 +250,7 @@ func TestWebhookScopedToAService(t *testing.T) {
 		e.file(ops, "before-billing")
 		e.do("POST", services, ops, newService("billing")).want(t, http.StatusCreated)
 		id := e.file(ops, "after-billing")
-		drain(t, deliverer(db, time.Hour))
+		runUntilIdle(t, deliverer(db, time.Hour))
 		got := rc.requests()
 		if len(got) != 1 || !strings.Contains(string(got[0].body), id) {
 			t.Fatalf("the billing webhook got %d requests", len(got))
@@ -359,7 +345,7 @@ func TestWebhookGivesUp(t *testing.T) {
 			t.Errorf("the webhook after %v of failures: %v", retryFor, a)
 		}
 		e.do("PATCH", erasures+"/"+id, ops, patchBody(id, map[string]any{"status": "cancelled"})).want(t, http.StatusOK)
-		drain(t, w)
+		runUntilIdle(t, w)
 		if n := len(e.deliveries(ops, hookID)); n != 1 {
 			t.Errorf("an inactive webhook has %d deliveries", n)
 		}
