@@ -30,13 +30,7 @@ var clientDir = filepath.Join("..", "..", "clients", "js")
 // of bad requests, as a client program sees them.
 func TestJavaScriptClient(t *testing.T) {
 	t.Parallel()
-	if _, err := os.Stat(filepath.Join(clientDir, "node_modules", "kitsu", "package.json")); err != nil {
-		t.Fatalf("the JavaScript client is not installed (%v): run `npm ci --prefix clients/js` (make test does)", err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node (20 or later) is needed for the JavaScript client: %v", err)
-	}
+	node := nodeWith(t, "kitsu")
 	for _, kind := range storagetest.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
@@ -49,22 +43,7 @@ func TestJavaScriptClient(t *testing.T) {
 			if err != nil {
 				t.Fatalf("keys create: %v: %s", err, stderr.String())
 			}
-			// The erasure worker looks once at start, when there is nothing, and then not
-			// for an hour: the statuses the round trip checks are its own.
-			m, _ := start(t, []string{"--database-url", dbURL, "--erasure-poll", "1h"}, nil)
-
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, node, "roundtrip.mjs")
-			cmd.Dir = clientDir
-			cmd.Env = append(os.Environ(),
-				"ERASURED_URL="+checkingProxy(t, m.Addr()),
-				"ERASURED_TOKEN="+strings.TrimSpace(stdout.String()))
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("node roundtrip.mjs: %v\n%s", err, out)
-			}
-			t.Logf("%s", bytes.TrimSpace(out))
+			runNode(t, node, "roundtrip.mjs", dbURL, "ERASURED_TOKEN="+strings.TrimSpace(stdout.String()))
 		})
 	}
 }
@@ -78,13 +57,7 @@ func TestJavaScriptClient(t *testing.T) {
 // /openapi.json.
 func TestElasticPathSDK(t *testing.T) {
 	t.Parallel()
-	if _, err := os.Stat(filepath.Join(clientDir, "node_modules", "@elasticpath", "js-sdk", "package.json")); err != nil {
-		t.Fatalf("the Elastic Path SDK is not installed (%v): run `npm ci --prefix clients/js` (make test does)", err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node (20 or later) is needed for the Elastic Path SDK: %v", err)
-	}
+	node := nodeWith(t, "@elasticpath/js-sdk")
 	for _, kind := range storagetest.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
@@ -101,23 +74,42 @@ func TestElasticPathSDK(t *testing.T) {
 			if err := json.Unmarshal(stdout.Bytes(), &client); err != nil || client.ID == "" || client.Token == "" {
 				t.Fatalf("keys create --json printed %q (%v)", stdout.String(), err)
 			}
-			m, _ := start(t, []string{"--database-url", dbURL, "--erasure-poll", "1h"}, nil)
-
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, node, "elasticpath.mjs")
-			cmd.Dir = clientDir
-			cmd.Env = append(os.Environ(),
-				"ERASURED_URL="+checkingProxy(t, m.Addr()),
-				"ERASURED_CLIENT_ID="+client.ID,
-				"ERASURED_CLIENT_SECRET="+client.Token)
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("node elasticpath.mjs: %v\n%s", err, out)
-			}
-			t.Logf("%s", bytes.TrimSpace(out))
+			runNode(t, node, "elasticpath.mjs", dbURL, "ERASURED_CLIENT_ID="+client.ID, "ERASURED_CLIENT_SECRET="+client.Token)
 		})
 	}
+}
+
+// nodeWith returns the path of node, and fails the test unless clients/js has module
+// installed.
+func nodeWith(t *testing.T, module string) string {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(clientDir, "node_modules", module, "package.json")); err != nil {
+		t.Fatalf("%s is not installed (%v): run `npm ci --prefix clients/js` (make test does)", module, err)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node (20 or later) is needed for the JavaScript clients: %v", err)
+	}
+	return node
+}
+
+// runNode starts the server on dbURL and runs clients/js/script against it, through
+// checkingProxy, with env added to its environment; the script failing fails the test.
+func runNode(t *testing.T, node, script, dbURL string, env ...string) {
+	t.Helper()
+	// The erasure worker looks once at start, when there is nothing, and then not for
+	// an hour: the statuses the scripts check are their own.
+	m, _ := start(t, []string{"--database-url", dbURL, "--erasure-poll", "1h"}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, script)
+	cmd.Dir = clientDir
+	cmd.Env = append(append(os.Environ(), "ERASURED_URL="+checkingProxy(t, m.Addr())), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node %s: %v\n%s", script, err, out)
+	}
+	t.Logf("%s", bytes.TrimSpace(out))
 }
 
 // checkingProxy serves a reverse proxy to the server at addr that holds every response
