@@ -89,10 +89,10 @@ INSERT INTO requests (store_id, request_id, requested_by, status, requested_at, 
 EOF
 
 # writes SECONDS NAME: runs the write load for SECONDS in the background, logging each
-# transaction to $work/NAME.log.*
+# transaction to $work/NAME.* (its summary goes to $work/pgbench-NAME.txt, out of that glob)
 writes() {
 	(cd "$work" && pgbench -n -h 127.0.0.1 -U postgres -c "$clients" -j 2 -T "$1" -D rows="$rows" \
-		-f writes.sql -l --log-prefix="$2" "$db" >"$2.out" 2>&1) &
+		-f writes.sql -l --log-prefix="$2" "$db" >"pgbench-$2.txt" 2>&1) &
 	load_pid=$!
 }
 # latency NAME: the write latencies of a run, from its per-transaction log (microseconds).
@@ -141,9 +141,10 @@ if [ -x "$repack" ] && sql -c "CREATE EXTENSION IF NOT EXISTS pg_repack" 2>/dev/
 	echo "pg_repack -t requests: $(printf "%.2f" "$(echo "$t1 - $t0" | bc)") s, while writes ran"
 	wait "$load_pid"; load_pid=""
 	# Only the writes that started while it ran.
-	for f in "$work"/repack.*; do awk -v a="$t0" -v b="$t1" '$5 + $6 / 1e6 >= a && $5 + $6 / 1e6 <= b' "$f" >"$f.during"; done
-	cat "$work"/repack.*.during | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {
-		printf "  writes meanwhile: %d writes, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", NR, a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000, a[NR]/1000}'
+	for f in "$work"/repack.*; do
+		awk -v a="$t0" -v b="$t1" '$5 + $6 / 1e6 >= a && $5 + $6 / 1e6 <= b' "$f" >"$work/repacking.${f##*.}"
+	done
+	echo "  writes meanwhile: $(latency repacking)"
 	echo "after pg_repack: $(leftovers)"
 else
 	echo "pg_repack: not installed (Debian: postgresql-15-repack), not measured"
