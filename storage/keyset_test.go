@@ -520,14 +520,8 @@ func mustFilter(t *testing.T, s string) filters.Expr {
 func TestTotalsOnSQLiteStopAtTheCap(t *testing.T) {
 	t.Parallel()
 	u := storagetest.URL(t, "sqlite")
-	db, raw := storagetest.OpenURL(t, u), storagetest.SQL(t, u)
-	_, err := raw.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10050)
-		INSERT INTO erasure_requests (id, store_id, resource_type, resource_id, status, initiator, created_at, updated_at, due_at)
-		SELECT printf('00000000-0000-0000-0000-%012d', i), 'big', 'account', 'p-' || i, 'pending', '{}',
-			'2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z', '2026-02-01T00:00:00.000000Z' FROM n`)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := storagetest.OpenURL(t, u)
+	seedSQLite(t, storagetest.SQL(t, u), "big", 10050)
 	ctx := context.Background()
 	for _, opts := range []storage.ListOptions{
 		{StoreID: "big", Cursor: &pagination.CursorPage{Size: 5}},
@@ -538,4 +532,74 @@ func TestTotalsOnSQLiteStopAtTheCap(t *testing.T) {
 			t.Errorf("total %d estimated %v, %v; want %d estimated", p.Total, p.Estimated, err, storage.ExactTotalMax+1)
 		}
 	}
+}
+
+// seedSQLite is seedMany on SQLite: n pending requests of store, p-1 to p-n.
+func seedSQLite(t *testing.T, raw *sqlx.DB, store string, n int) {
+	t.Helper()
+	_, err := raw.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
+		INSERT INTO erasure_requests (id, store_id, resource_type, resource_id, status, initiator, created_at, updated_at, due_at)
+		SELECT printf('00000000-0000-0000-0000-%012d', i), $1, 'account', 'p-' || i, 'pending', '{}',
+			'2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z', '2026-02-01T00:00:00.000000Z' FROM n`, store, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestListsPastTheCapAreCountedOnce: once the count of a list has gone past
+// ExactTotalMax, its other pages (cursor or offset, either way) run without a count
+// and carry the same estimated total, while a list that has not is still counted.
+func TestListsPastTheCapAreCountedOnce(t *testing.T) {
+	storagetest.EachURL(t, func(t *testing.T, u string) {
+		var (
+			mu     sync.Mutex
+			counts int
+		)
+		db := storagetest.OpenURL(t, u, storage.WithStatementHook(func(q string, _ []any) {
+			if strings.Contains(q, "COUNT(*)") {
+				mu.Lock()
+				counts++
+				mu.Unlock()
+			}
+		}))
+		raw := storagetest.SQL(t, u)
+		const n = storage.ExactTotalMax + 50
+		if db.Dialect() == "sqlite" {
+			seedSQLite(t, raw, "big", n)
+		} else {
+			seedMany(t, raw, "big", n)
+		}
+		counted := func() int {
+			mu.Lock()
+			defer mu.Unlock()
+			return counts
+		}
+		ctx := context.Background()
+		accounts := mustFilter(t, "eq(resource_type,account)")
+		first, err := db.ErasureRequestPage(ctx, storage.ListOptions{StoreID: "big", Filter: accounts, Cursor: &pagination.CursorPage{Size: 5}})
+		if err != nil || first.Total <= storage.ExactTotalMax || !first.Estimated || counted() != 1 {
+			t.Fatalf("first page: total %d estimated %v after %d counts, %v", first.Total, first.Estimated, counted(), err)
+		}
+		for _, c := range []struct {
+			name string
+			opts storage.ListOptions
+		}{
+			{"next page", storage.ListOptions{Cursor: &pagination.CursorPage{Size: 5, After: first.Last}}},
+			{"previous page", storage.ListOptions{Cursor: &pagination.CursorPage{Size: 5, Before: first.Last}}},
+			{"offset page", storage.ListOptions{Page: pagination.Page{Offset: 10, Limit: 5}}},
+		} {
+			c.opts.StoreID, c.opts.Filter = "big", accounts
+			p, err := db.ErasureRequestPage(ctx, c.opts)
+			if err != nil || p.Total != first.Total || !p.Estimated || counted() != 1 {
+				t.Errorf("%s: total %d estimated %v after %d counts, %v; want %d estimated after 1",
+					c.name, p.Total, p.Estimated, counted(), err, first.Total)
+			}
+		}
+		// p-1, p-10 to p-19, p-100 to p-199, p-1000 to p-1999 and p-10000 to p-10050.
+		few, err := db.ErasureRequestPage(ctx, storage.ListOptions{StoreID: "big", Filter: mustFilter(t, "like(resource_id,p-1*)"),
+			Cursor: &pagination.CursorPage{Size: 5}})
+		if err != nil || few.Total != 1162 || few.Estimated || counted() != 2 {
+			t.Errorf("another list: total %d estimated %v after %d counts, %v; want 1162 counted", few.Total, few.Estimated, counted(), err)
+		}
+	})
 }

@@ -81,25 +81,33 @@ type estimate struct {
 // cached returns the estimate kept under k while it is recent enough, or else the one
 // that fetch returns (NaN: none), which it keeps.
 func (db *DB) cached(k [2]string, fetch func() (float64, error)) (float64, error) {
-	now := time.Now()
-	db.est.mu.Lock()
-	e, ok := db.est.m[k]
-	db.est.mu.Unlock()
-	if ok && now.Sub(e.made) <= estimateTTL {
-		return e.n, nil
+	if n, ok := db.est.get(k); ok {
+		return n, nil
 	}
 	n, err := fetch()
 	if err != nil {
 		return 0, err
 	}
-	db.est.mu.Lock()
-	defer db.est.mu.Unlock()
-	if db.est.m == nil || len(db.est.m) >= 10_000 {
-		// Many stores or filters: start over rather than let the cache grow without bound.
-		db.est.m = map[[2]string]estimate{}
-	}
-	db.est.m[k] = estimate{n: n, made: now}
+	db.est.put(k, n)
 	return n, nil
+}
+
+// get returns the estimate kept under k, if it is recent enough.
+func (e *estimates) get(k [2]string) (float64, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	v, ok := e.m[k]
+	return v.n, ok && time.Since(v.made) <= estimateTTL
+}
+
+func (e *estimates) put(k [2]string, n float64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.m == nil || len(e.m) >= 10_000 {
+		// Many stores or filters: start over rather than let the cache grow without bound.
+		e.m = map[[2]string]estimate{}
+	}
+	e.m[k] = estimate{n: n, made: time.Now()}
 }
 
 // storeEstimate returns PostgreSQL's estimate of the records of storeID in t, and false
@@ -150,36 +158,60 @@ func (db *DB) listEstimate(ctx context.Context, t table, list sq.SelectBuilder) 
 type totalQuery struct {
 	total, estimated sq.Sqlizer
 	// capped, when set, is the list's rows (a SELECT of 1 with its FROM and WHERE),
-	// whose count total stops past ExactTotalMax: see settle.
+	// whose count total stops past ExactTotalMax: see settle. past is where settle
+	// keeps the list's total when it does.
 	capped *sq.SelectBuilder
+	past   [2]string
 }
 
 // totals is the total of the list that base (FROM and WHERE, filter included) selects
 // for opts: a COUNT(*) of at most ExactTotalMax+1 rows in a scalar subquery (see
 // settle) or, for a large unfiltered list on PostgreSQL, the estimate of storeEstimate.
+// A list whose count went past ExactTotalMax within estimateTTL is not counted again:
+// its total is what settle made of that count.
 //
 // The count is a subquery rather than COUNT(*) OVER (): a window over the list must
 // read every matching row in full before the first one is returned, where the
-// subquery lets the page stop at its LIMIT and counts from an index alone.
+// subquery lets the page stop at its LIMIT and counts from an index alone. Skipping it
+// for a list known to be long is what keeps a page of a filter that matches millions
+// about as cheap as one that matches a few: the capped count alone reads ExactTotalMax
+// index entries, many times the page, and on SQLite, which has no estimate, it is the
+// whole cost of the page. A list that shrinks back under the cap meanwhile keeps an
+// estimated total for at most estimateTTL.
 func (db *DB) totals(ctx context.Context, t table, base sq.SelectBuilder, opts ListOptions) (totalQuery, error) {
+	if db.dialect == postgres && len(opts.Filter) == 0 && !opts.narrowed {
+		n, ok, err := db.storeEstimate(ctx, t, opts.StoreID)
+		if err != nil {
+			return totalQuery{}, err
+		}
+		if ok && n > ExactTotalMax {
+			return estimatedTotal(n), nil
+		}
+	}
 	// Nested builders must leave their placeholders as "?": the outer query numbers them.
 	list := base.Column("1").PlaceholderFormat(sq.Question)
-	capped := totalQuery{
+	query, args, err := list.ToSql()
+	if err != nil {
+		return totalQuery{}, fmt.Errorf("build query: %w", err)
+	}
+	past := [2]string{t.name, fmt.Sprintf("past %s %q", query, args)}
+	if n, ok := db.est.get(past); ok {
+		return estimatedTotal(n), nil
+	}
+	return totalQuery{
 		total:     sq.Alias(sq.Select("COUNT(*)").FromSelect(list.Limit(ExactTotalMax+1), "list"), "total"),
 		estimated: sq.Expr("(1=0) AS estimated"),
 		capped:    &list,
-	}
-	if db.dialect != postgres || len(opts.Filter) > 0 || opts.narrowed {
-		return capped, nil
-	}
-	n, ok, err := db.storeEstimate(ctx, t, opts.StoreID)
-	if err != nil || !ok || n <= ExactTotalMax {
-		return capped, err
-	}
+		past:      past,
+	}, nil
+}
+
+// estimatedTotal is the total n, estimated, as the columns of a totalQuery.
+func estimatedTotal(n float64) totalQuery {
 	return totalQuery{
 		total:     sq.Expr("CAST(? AS bigint) AS total", int64(math.Round(n))),
 		estimated: sq.Expr("(1=1) AS estimated"),
-	}, nil
+	}
 }
 
 // columns adds the total's columns to b.
@@ -198,17 +230,20 @@ func (db *DB) total(ctx context.Context, t table, q totalQuery) (listTotal, erro
 
 // settle turns n, the total that q's columns gave, into the list's: a capped count that
 // went past ExactTotalMax becomes PostgreSQL's estimate of the list, never less than the
-// count, or on SQLite the count itself, a lower bound; either is Estimated.
+// count, or on SQLite the count itself, a lower bound; either is Estimated, and kept for
+// the list's next pages (see totals).
 func (db *DB) settle(ctx context.Context, t table, q totalQuery, n listTotal) (listTotal, error) {
 	if q.capped == nil || n.Total <= ExactTotalMax {
 		return n, nil
 	}
-	if db.dialect != postgres {
-		return listTotal{Total: n.Total, Estimated: true}, nil
+	total := n.Total
+	if db.dialect == postgres {
+		est, err := db.listEstimate(ctx, t, *q.capped)
+		if err != nil {
+			return listTotal{}, err
+		}
+		total = max(int(math.Round(est)), n.Total)
 	}
-	est, err := db.listEstimate(ctx, t, *q.capped)
-	if err != nil {
-		return listTotal{}, err
-	}
-	return listTotal{Total: max(int(math.Round(est)), n.Total), Estimated: true}, nil
+	db.est.put(q.past, float64(total))
+	return listTotal{Total: total, Estimated: true}, nil
 }
