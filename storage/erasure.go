@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -23,6 +24,9 @@ var erasureColumns = []string{
 	"created_at", "updated_at", "completed_at", "due_at", "version",
 	"services_required", "extension_reason", "original_due_at", "overdue_at",
 }
+
+// erasureColumnList is erasureColumns as one column of a SELECT (see selectPage).
+var erasureColumnList = strings.Join(erasureColumns, ", ")
 
 type erasureRow struct {
 	ID              string                                `db:"id"`
@@ -292,8 +296,8 @@ func (db *DB) erasureRequest(ctx context.Context, q sqlx.QueryerContext, storeID
 		return nil, erasured.Errorf(erasured.ENOTFOUND, "no erasure request %q", id)
 	}
 	var row erasureRow
-	err := db.getRow(ctx, q, &row, db.sb.Select(erasureColumns...).From("erasure_requests").
-		Where(sq.Eq{"store_id": storeID, "id": id}))
+	err := db.getRow(ctx, q, &row, db.sb.Select(erasureColumnList).From("erasure_requests").
+		Where("id = ? AND store_id = ?", id, storeID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, erasured.Errorf(erasured.ENOTFOUND, "no erasure request %q", id)
 	}

@@ -286,8 +286,9 @@ func selectCursorPage[R totaled](ctx context.Context, db *DB, t table, base sq.S
 		}
 	}
 	limit := uint64(cp.Size) + 1
+	columns := strings.Join(cols, ", ") // as in selectPage
 	read := func(r sq.Sqlizer) sq.SelectBuilder {
-		return page.Where(r).Columns(cols...).OrderBy(order.orderBy()...).Limit(limit)
+		return page.Where(r).Columns(columns).OrderBy(order.orderBy()...).Limit(limit)
 	}
 	q := tq.columns(read(ranges[0]))
 	if len(ranges) == 2 {

@@ -279,7 +279,7 @@ func TestRequestCursorPages(t *testing.T) {
 // second apart from 2026-01-01, every other one completed an hour after it was made.
 // Autovacuum is off for the table, so that the planner's statistics change only when a
 // test runs ANALYZE.
-func seedMany(t *testing.T, raw *sqlx.DB, store string, n int) {
+func seedMany(t testing.TB, raw *sqlx.DB, store string, n int) {
 	t.Helper()
 	_, err := raw.Exec(`ALTER TABLE erasure_requests SET (autovacuum_enabled = false)`)
 	if err != nil {
@@ -506,7 +506,7 @@ func TestDeepCursorPagesSeek(t *testing.T) {
 	}
 }
 
-func mustFilter(t *testing.T, s string) filters.Expr {
+func mustFilter(t testing.TB, s string) filters.Expr {
 	t.Helper()
 	e, err := filters.Parse(s, erasured.ErasureRequests.Filters())
 	if err != nil {
@@ -535,7 +535,7 @@ func TestTotalsOnSQLiteStopAtTheCap(t *testing.T) {
 }
 
 // seedSQLite is seedMany on SQLite: n pending requests of store, p-1 to p-n.
-func seedSQLite(t *testing.T, raw *sqlx.DB, store string, n int) {
+func seedSQLite(t testing.TB, raw *sqlx.DB, store string, n int) {
 	t.Helper()
 	_, err := raw.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
 		INSERT INTO erasure_requests (id, store_id, resource_type, resource_id, status, initiator, created_at, updated_at, due_at)
