@@ -71,6 +71,9 @@ const estimateTTL = time.Minute
 type estimates struct {
 	mu sync.Mutex
 	m  map[[2]string]estimate
+	// past is when each table last had a list counted past ExactTotalMax: until
+	// estimateTTL after it, totals looks for its lists among them (see pastKey).
+	past map[string]time.Time
 }
 
 type estimate struct {
@@ -108,6 +111,50 @@ func (e *estimates) put(k [2]string, n float64) {
 		e.m = map[[2]string]estimate{}
 	}
 	e.m[k] = estimate{n: n, made: time.Now()}
+}
+
+// pastKey is where settle keeps the total of list (t's capped count) when it went past
+// ExactTotalMax.
+func pastKey(t table, list sq.SelectBuilder) ([2]string, error) {
+	query, args, err := list.ToSql()
+	if err != nil {
+		return [2]string{}, fmt.Errorf("build query: %w", err)
+	}
+	return [2]string{t.name, fmt.Sprintf("past %s %q", query, args)}, nil
+}
+
+// pastFor returns the total kept for list (see pastKey), if there is one. Building the
+// key costs about as much as building the page's SQL, so it is built only while t has
+// such totals.
+func (db *DB) pastFor(t table, list sq.SelectBuilder) (float64, bool, error) {
+	db.est.mu.Lock()
+	at, ok := db.est.past[t.name]
+	db.est.mu.Unlock()
+	if !ok || time.Since(at) > estimateTTL {
+		return 0, false, nil
+	}
+	k, err := pastKey(t, list)
+	if err != nil {
+		return 0, false, err
+	}
+	n, ok := db.est.get(k)
+	return n, ok, nil
+}
+
+// keepPast keeps total as list's (see pastFor).
+func (db *DB) keepPast(t table, list sq.SelectBuilder, total int) error {
+	k, err := pastKey(t, list)
+	if err != nil {
+		return err
+	}
+	db.est.put(k, float64(total))
+	db.est.mu.Lock()
+	defer db.est.mu.Unlock()
+	if db.est.past == nil {
+		db.est.past = map[string]time.Time{}
+	}
+	db.est.past[t.name] = time.Now()
+	return nil
 }
 
 // storeEstimate returns PostgreSQL's estimate of the records of storeID in t, and false
@@ -158,10 +205,8 @@ func (db *DB) listEstimate(ctx context.Context, t table, list sq.SelectBuilder) 
 type totalQuery struct {
 	total, estimated sq.Sqlizer
 	// capped, when set, is the list's rows (a SELECT of 1 with its FROM and WHERE),
-	// whose count total stops past ExactTotalMax: see settle. past is where settle
-	// keeps the list's total when it does.
+	// whose count total stops past ExactTotalMax: see settle.
 	capped *sq.SelectBuilder
-	past   [2]string
 }
 
 // totals is the total of the list that base (FROM and WHERE, filter included) selects
@@ -190,19 +235,13 @@ func (db *DB) totals(ctx context.Context, t table, base sq.SelectBuilder, opts L
 	}
 	// Nested builders must leave their placeholders as "?": the outer query numbers them.
 	list := base.Column("1").PlaceholderFormat(sq.Question)
-	query, args, err := list.ToSql()
-	if err != nil {
-		return totalQuery{}, fmt.Errorf("build query: %w", err)
-	}
-	past := [2]string{t.name, fmt.Sprintf("past %s %q", query, args)}
-	if n, ok := db.est.get(past); ok {
-		return estimatedTotal(n), nil
+	if n, ok, err := db.pastFor(t, list); err != nil || ok {
+		return estimatedTotal(n), err
 	}
 	return totalQuery{
 		total:     sq.Alias(sq.Select("COUNT(*)").FromSelect(list.Limit(ExactTotalMax+1), "list"), "total"),
 		estimated: sq.Expr("(1=0) AS estimated"),
 		capped:    &list,
-		past:      past,
 	}, nil
 }
 
@@ -244,6 +283,8 @@ func (db *DB) settle(ctx context.Context, t table, q totalQuery, n listTotal) (l
 		}
 		total = max(int(math.Round(est)), n.Total)
 	}
-	db.est.put(q.past, float64(total))
+	if err := db.keepPast(t, *q.capped, total); err != nil {
+		return listTotal{}, err
+	}
 	return listTotal{Total: total, Estimated: true}, nil
 }
