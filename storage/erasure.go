@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -25,8 +24,12 @@ var erasureColumns = []string{
 	"services_required", "extension_reason", "original_due_at", "overdue_at",
 }
 
-// erasureColumnList is erasureColumns as one column of a SELECT (see selectPage).
-var erasureColumnList = strings.Join(erasureColumns, ", ")
+// erasureColumnList is erasureColumns as one column of a SELECT (see scope), and
+// queueColumnList the columns of a queue (queueRow).
+var (
+	erasureColumnList = strings.Join(erasureColumns, ", ")
+	queueColumnList   = erasureColumnList + ", request_created_at, erasure_request_id"
+)
 
 type erasureRow struct {
 	ID              string                                `db:"id"`
@@ -214,15 +217,13 @@ func isQueue(opts ListOptions) bool {
 func (db *DB) ErasureRequestPage(ctx context.Context, opts ListOptions) (*Page[*erasured.ErasureRequest], error) {
 	if isQueue(opts) {
 		return list(ctx, db, queueTable,
-			db.sb.Select().From("erasure_requests").
-				Join("erasure_awaiting ON erasure_request_id = id AND request_store_id = store_id").
-				Where(sq.Eq{"store_id": opts.StoreID}),
-			append(slices.Clone(erasureColumns), "request_created_at", "erasure_request_id"), opts,
-			func(r *queueRow) (*erasured.ErasureRequest, error) { return r.erasureRequest(), nil })
+			scope{from: "erasure_requests JOIN erasure_awaiting ON erasure_request_id = id AND request_store_id = store_id",
+				where: "store_id = ?", args: []any{opts.StoreID}, columns: queueColumnList},
+			opts, func(r *queueRow) (*erasured.ErasureRequest, error) { return r.erasureRequest(), nil })
 	}
 	return list(ctx, db, erasureTable,
-		db.sb.Select().From("erasure_requests").Where(sq.Eq{"store_id": opts.StoreID}),
-		erasureColumns, opts, func(r *erasureListRow) (*erasured.ErasureRequest, error) { return r.erasureRequest(), nil })
+		scope{from: "erasure_requests", where: "store_id = ?", args: []any{opts.StoreID}, columns: erasureColumnList},
+		opts, func(r *erasureListRow) (*erasured.ErasureRequest, error) { return r.erasureRequest(), nil })
 }
 
 // CreateErasureRequest stores a new erasure request and returns it, in one transaction

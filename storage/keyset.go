@@ -241,65 +241,75 @@ func (db *DB) cursorAt(ks keyset, row any) (*pagination.Cursor, error) {
 	return &pagination.Cursor{Sort: ks.sort, Keys: keys}, nil
 }
 
-// selectCursorPage runs the cursor page opts.Cursor of base (a SELECT with FROM and
-// WHERE, no columns) into rows of type R, with the list's total (see totals) in the
-// same round trip.
+// selectCursorPage runs the cursor page opts.Cursor of sc into rows of type R, with the
+// list's total (see totals) in the same round trip.
 //
 // It reads one row more than the page holds, to learn whether more follow: forwards
 // from page[after] (or the start), or backwards from page[before] alone, in which case
 // the rows are put back in list order. A range request reads forwards between both.
-func selectCursorPage[R totaled](ctx context.Context, db *DB, t table, base sq.SelectBuilder, cols []string, opts ListOptions) ([]R, PageInfo, error) {
+func selectCursorPage[R totaled](ctx context.Context, db *DB, t table, sc scope, opts ListOptions) ([]R, PageInfo, error) {
 	cp := opts.Cursor
-	where, err := db.conditions(t, opts.Filter)
+	filter, computed, err := db.filterArgs(t, opts.Filter)
 	if err != nil {
 		return nil, PageInfo{}, err
 	}
-	base = base.Where(where)
 	ks, err := newKeyset(t, opts.Sort)
 	if err != nil {
 		return nil, PageInfo{}, err
 	}
-	tq, err := db.totals(ctx, t, base, opts) // of the whole list: the cursors only place the page
-	if err != nil {
-		return nil, PageInfo{}, err
-	}
-	// ranges are the index ranges that the page is read from, in the order it is read
-	// (see after); a second cursor only ends the page.
-	page, order, ranges := base, ks, []sq.Sqlizer{nil}
+	a := listArgs{scope: sc.args, filter: filter, computed: computed}
 	if cp.After != nil {
-		at, err := db.cursorArgs(ks, cp.After)
-		if err != nil {
+		if a.after, err = db.cursorArgs(ks, cp.After); err != nil {
 			return nil, PageInfo{}, err
 		}
-		ranges = ks.after(at)
 	}
 	if cp.Before != nil {
-		at, err := db.cursorArgs(ks, cp.Before)
-		if err != nil {
+		if a.before, err = db.cursorArgs(ks, cp.Before); err != nil {
 			return nil, PageInfo{}, err
 		}
-		before := ks.reversed().after(at)
-		if cp.Backward() {
-			order, ranges = ks.reversed(), before
-		} else {
-			page = page.Where(anyOf(before...))
-		}
 	}
+	// The total is the whole list's: the cursors only place the page.
+	if err := db.totals(ctx, t, sc, opts, &a); err != nil {
+		return nil, PageInfo{}, err
+	}
+	key := shapeOf(t, sc, opts.Filter, a, fmt.Sprintf("cursor %s %d %v", ks.sort, cp.Size, cp.Backward()))
 	limit := uint64(cp.Size) + 1
-	columns := strings.Join(cols, ", ") // as in selectPage
-	read := func(r sq.Sqlizer) sq.SelectBuilder {
-		return page.Where(r).Columns(columns).OrderBy(order.orderBy()...).Limit(limit)
-	}
-	q := tq.columns(read(ranges[0]))
-	if len(ranges) == 2 {
+	query, args, err := db.listSQL(key, a, func(a listArgs) (sq.Sqlizer, error) {
+		base, err := db.base(t, sc, opts.Filter, a)
+		if err != nil {
+			return nil, err
+		}
+		// ranges are the index ranges that the page is read from, in the order it is
+		// read (see after); a second cursor only ends the page.
+		page, order, ranges := base, ks, []sq.Sqlizer{nil}
+		if a.after != nil {
+			ranges = ks.after(a.after)
+		}
+		if a.before != nil {
+			before := ks.reversed().after(a.before)
+			if cp.Backward() {
+				order, ranges = ks.reversed(), before
+			} else {
+				page = page.Where(anyOf(before...))
+			}
+		}
+		read := func(r sq.Sqlizer) sq.SelectBuilder {
+			return page.Where(r).Columns(sc.columns).OrderBy(order.orderBy()...).Limit(limit)
+		}
+		if len(ranges) == 1 {
+			return totalColumns(read(ranges[0]), base, a), nil
+		}
 		// Each range is read as far as the page could go and the two are merged, which
 		// PostgreSQL does by seeking in both; their union is the page's rows.
 		both := sq.Select("*").FromSelect(read(ranges[0]), "a").
 			SuffixExpr(sq.Expr("UNION ALL SELECT * FROM (?) AS b", read(ranges[1]).PlaceholderFormat(sq.Question)))
-		q = tq.columns(db.sb.Select("*").FromSelect(both, "page")).OrderBy(order.orderBy()...).Limit(limit)
+		return totalColumns(db.sb.Select("*").FromSelect(both, "page"), base, a).OrderBy(order.orderBy()...).Limit(limit), nil
+	})
+	if err != nil {
+		return nil, PageInfo{}, err
 	}
 	var rows []R
-	if err := db.selectRows(ctx, db.db, &rows, q); err != nil {
+	if err := db.selectSQL(ctx, db.db, &rows, query, args); err != nil {
 		return nil, PageInfo{}, fmt.Errorf("list %s: %w", t.name, err)
 	}
 	var info PageInfo
@@ -313,11 +323,11 @@ func selectCursorPage[R totaled](ctx context.Context, db *DB, t table, base sq.S
 		if cp.After == nil && cp.Before == nil {
 			return rows, info, nil // the list is empty
 		}
-		n, err := db.total(ctx, t, tq)
+		n, err := db.total(ctx, t, sc, opts, a, key)
 		info.Total, info.Estimated = n.Total, n.Estimated
 		return rows, info, err
 	}
-	n, err := db.settle(ctx, t, tq, rows[0].totals())
+	n, err := db.settle(ctx, t, sc, opts, a, rows[0].totals())
 	if err != nil {
 		return nil, PageInfo{}, err
 	}

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,13 +52,15 @@ func tableOf[T any](name string, typ *erasured.Type[T], where map[string]func(fi
 	return t
 }
 
-// conditions turns a filter into SQL conditions on t.
-func (db *DB) conditions(t table, expr filters.Expr) (sq.And, error) {
-	var and sq.And
-	for _, c := range expr {
+// filterArgs returns the values of a filter on t as SQL arguments, condition by
+// condition: times as the dialect stores them, and like values as LIKE patterns. It
+// says whether a condition is computed from its values (see column.where).
+func (db *DB) filterArgs(t table, expr filters.Expr) (args [][]any, computed bool, err error) {
+	args = make([][]any, len(expr))
+	for i, c := range expr {
 		col, ok := t.columns[c.Attribute]
 		if !ok {
-			return nil, fmt.Errorf("filter on %s.%s: no such column", t.name, c.Attribute)
+			return nil, false, fmt.Errorf("filter on %s.%s: no such column", t.name, c.Attribute)
 		}
 		values := make([]any, len(c.Values))
 		for i, v := range c.Values {
@@ -67,20 +70,50 @@ func (db *DB) conditions(t table, expr filters.Expr) (sq.And, error) {
 			values[i] = v
 		}
 		if col.where != nil {
-			s, err := col.where(c.Op, values)
-			if err != nil {
-				return nil, err
+			computed = true
+		} else if c.Op == filters.Like {
+			s, ok := values[0].(string)
+			if !ok {
+				return nil, false, fmt.Errorf("like on %s: value is %T, not text", col.name, values[0])
 			}
-			and = append(and, s)
-			continue
+			values[0] = likePattern(s)
 		}
-		s, err := compare(col.name, c.Op, values)
+		args[i] = values
+	}
+	return args, computed, nil
+}
+
+// conditions turns a filter on t, whose values are args (see filterArgs), into SQL
+// conditions.
+func conditions(t table, expr filters.Expr, args [][]any) (sq.And, error) {
+	var and sq.And
+	for i, c := range expr {
+		col := t.columns[c.Attribute]
+		var (
+			s   sq.Sqlizer
+			err error
+		)
+		if col.where != nil {
+			s, err = col.where(c.Op, args[i])
+		} else {
+			s, err = compare(col.name, c.Op, args[i])
+		}
 		if err != nil {
 			return nil, err
 		}
 		and = append(and, s)
 	}
 	return and, nil
+}
+
+// base is the SELECT, with no columns yet, of the rows of sc that match expr, whose
+// values are a's.
+func (db *DB) base(t table, sc scope, expr filters.Expr, a listArgs) (sq.SelectBuilder, error) {
+	where, err := conditions(t, expr, a.filter)
+	if err != nil {
+		return sq.SelectBuilder{}, err
+	}
+	return db.sb.Select().From(sc.from).Where(sc.where, a.scope...).Where(where), nil
 }
 
 func compare(name string, op filters.Op, values []any) (sq.Sqlizer, error) {
@@ -90,11 +123,7 @@ func compare(name string, op filters.Op, values []any) (sq.Sqlizer, error) {
 	case filters.In:
 		return sq.Eq{name: values}, nil
 	case filters.Like:
-		s, ok := values[0].(string)
-		if !ok {
-			return nil, fmt.Errorf("like on %s: value is %T, not text", name, values[0])
-		}
-		return sq.Expr(name+` LIKE ? ESCAPE '\'`, likePattern(s)), nil
+		return sq.Expr(name+` LIKE ? ESCAPE '\'`, values[0]), nil
 	case filters.Gt:
 		return sq.Gt{name: values[0]}, nil
 	case filters.Ge:
@@ -162,50 +191,58 @@ func orderTerm(name string, desc, nullable bool) string {
 	return name
 }
 
-// selectPage runs one offset page of base (a SELECT with FROM and WHERE, no columns)
-// into rows of type R, which carry the list's total (see totals) so that the page and
-// the total come back in one round trip. A page past the end has no row to carry the
-// total, so then it is counted on its own.
-func selectPage[R totaled](ctx context.Context, db *DB, t table, base sq.SelectBuilder, cols []string, opts ListOptions) ([]R, listTotal, error) {
-	where, err := db.conditions(t, opts.Filter)
+// selectPage runs one offset page of sc into rows of type R, which carry the list's
+// total (see totals) so that the page and the total come back in one round trip. A page
+// past the end has no row to carry the total, so then it is counted on its own.
+func selectPage[R totaled](ctx context.Context, db *DB, t table, sc scope, opts ListOptions) ([]R, listTotal, error) {
+	filter, computed, err := db.filterArgs(t, opts.Filter)
 	if err != nil {
 		return nil, listTotal{}, err
 	}
-	base = base.Where(where)
 	order, err := orderBy(t, opts.Sort)
 	if err != nil {
 		return nil, listTotal{}, err
 	}
-	tq, err := db.totals(ctx, t, base, opts)
+	a := listArgs{scope: sc.args, filter: filter, computed: computed}
+	if err := db.totals(ctx, t, sc, opts, &a); err != nil {
+		return nil, listTotal{}, err
+	}
+	key := shapeOf(t, sc, opts.Filter, a, "offset "+strings.Join(order, ",")+" "+
+		strconv.Itoa(opts.Page.Limit)+" "+strconv.Itoa(opts.Page.Offset))
+	query, args, err := db.listSQL(key, a, func(a listArgs) (sq.Sqlizer, error) {
+		base, err := db.base(t, sc, opts.Filter, a)
+		if err != nil {
+			return nil, err
+		}
+		page := totalColumns(base.Columns(sc.columns), base, a).
+			OrderBy(order...).
+			Limit(uint64(opts.Page.Limit))
+		if opts.Page.Offset > 0 {
+			// An offset walks past Offset rows before the page. Walking ids alone, which
+			// an index on the sort keys can serve without touching the table, and reading
+			// whole rows for the page only, keeps a deep offset from fetching every row it
+			// skips. The inner SELECT keeps "?" placeholders; the outer one numbers them.
+			ids := base.PlaceholderFormat(sq.Question).Column(t.id.name).OrderBy(order...).
+				Limit(uint64(opts.Page.Limit)).
+				Offset(uint64(opts.Page.Offset))
+			page = page.Where(sq.Expr(t.id.name+" IN (?)", ids))
+		}
+		return page, nil
+	})
 	if err != nil {
 		return nil, listTotal{}, err
 	}
-	// One column of the joined list: squirrel adds each column it is given separately,
-	// by reflection, at a cost that showed in a profile of every list page.
-	page := tq.columns(base.Columns(strings.Join(cols, ", "))).
-		OrderBy(order...).
-		Limit(uint64(opts.Page.Limit))
-	if opts.Page.Offset > 0 {
-		// An offset walks past Offset rows before the page. Walking ids alone, which an
-		// index on the sort keys can serve without touching the table, and reading whole
-		// rows for the page only, keeps a deep offset from fetching every row it skips.
-		// The inner SELECT keeps "?" placeholders; the outer one numbers them all.
-		ids := base.PlaceholderFormat(sq.Question).Column(t.id.name).OrderBy(order...).
-			Limit(uint64(opts.Page.Limit)).
-			Offset(uint64(opts.Page.Offset))
-		page = page.Where(sq.Expr(t.id.name+" IN (?)", ids))
-	}
 	var rows []R
-	if err := db.selectRows(ctx, db.db, &rows, page); err != nil {
+	if err := db.selectSQL(ctx, db.db, &rows, query, args); err != nil {
 		return nil, listTotal{}, fmt.Errorf("list %s: %w", t.name, err)
 	}
 	if len(rows) > 0 {
-		total, err := db.settle(ctx, t, tq, rows[0].totals())
+		total, err := db.settle(ctx, t, sc, opts, a, rows[0].totals())
 		return rows, total, err
 	}
 	if opts.Page.Offset == 0 {
 		return rows, listTotal{}, nil
 	}
-	total, err := db.total(ctx, t, tq)
+	total, err := db.total(ctx, t, sc, opts, a, key)
 	return rows, total, err
 }

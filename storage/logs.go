@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -102,17 +103,17 @@ func (db *DB) eraseLogs(ctx context.Context, tx sqlx.ExecerContext, where sq.Sql
 // with (time, id), the list's order, so that a page reads only its own rows however
 // many entries the store logs.
 func (db *DB) LogEntryPage(ctx context.Context, opts ListOptions, resourceType, resourceID string) (*Page[*erasured.LogEntry], error) {
-	base := db.sb.Select().From("personal_data_logs").Where(sq.Eq{"store_id": opts.StoreID})
+	sc := scope{from: "personal_data_logs", columns: strings.Join(logColumns, ", ")}
 	opts.narrowed = true
 	switch resourceType {
 	case erasured.ResourceUser:
-		base = base.Where(sq.Eq{"subject": resourceID})
+		sc.where, sc.args = "store_id = ? AND subject = ?", []any{opts.StoreID, resourceID}
 	case erasured.ResourceRequests:
-		base = base.Where(sq.Eq{"resource_type": resourceType, "resource_id": resourceID})
+		sc.where, sc.args = "store_id = ? AND resource_id = ? AND resource_type = ?", []any{opts.StoreID, resourceID, resourceType}
 	default:
-		base = base.Where(sq.Expr("1=0"))
+		sc.where, sc.args = "store_id = ? AND 1=0", []any{opts.StoreID}
 	}
-	return list(ctx, db, logTable, base, logColumns, opts, (*logListRow).entry)
+	return list(ctx, db, logTable, sc, opts, (*logListRow).entry)
 }
 
 // RelatedDataEntryPage returns one offset page of the entries of the personal data set

@@ -3,8 +3,6 @@ package storage
 import (
 	"context"
 
-	sq "github.com/Masterminds/squirrel"
-
 	"github.com/erasured/erasured"
 	"github.com/erasured/erasured/filters"
 	"github.com/erasured/erasured/pagination"
@@ -46,20 +44,20 @@ type PageInfo struct {
 	More        bool
 }
 
-// list reads the page of t's rows that opts asks for, a cursor page when opts.Cursor is
-// set and an offset page otherwise, from base (a SELECT with FROM and the store's WHERE,
-// no columns) into rows of type R, and turns each into a T.
-func list[R totaled, T any](ctx context.Context, db *DB, t table, base sq.SelectBuilder, cols []string, opts ListOptions, item func(*R) (T, error)) (*Page[T], error) {
+// list reads the page of t's rows in sc that opts asks for, a cursor page when
+// opts.Cursor is set and an offset page otherwise, into rows of type R, and turns each
+// into a T.
+func list[R totaled, T any](ctx context.Context, db *DB, t table, sc scope, opts ListOptions, item func(*R) (T, error)) (*Page[T], error) {
 	var (
 		rows []R
 		p    Page[T]
 		err  error
 	)
 	if opts.Cursor != nil {
-		rows, p.PageInfo, err = selectCursorPage[R](ctx, db, t, base, cols, opts)
+		rows, p.PageInfo, err = selectCursorPage[R](ctx, db, t, sc, opts)
 	} else {
 		var n listTotal
-		rows, n, err = selectPage[R](ctx, db, t, base, cols, opts)
+		rows, n, err = selectPage[R](ctx, db, t, sc, opts)
 		p.Total, p.Estimated = n.Total, n.Estimated
 	}
 	if err != nil {

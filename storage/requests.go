@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	sq "github.com/Masterminds/squirrel"
 	"github.com/jmoiron/sqlx"
@@ -86,8 +87,8 @@ var requestTable = tableOf("requests", erasured.Requests, nil)
 // newest requested_at comes first.
 func (db *DB) RequestPage(ctx context.Context, opts ListOptions) (*Page[*erasured.Request], error) {
 	return list(ctx, db, requestTable,
-		db.sb.Select().From("requests").Where(sq.Eq{"store_id": opts.StoreID}),
-		requestColumns, opts, (*requestListRow).request)
+		scope{from: "requests", where: "store_id = ?", args: []any{opts.StoreID}, columns: strings.Join(requestColumns, ", ")},
+		opts, (*requestListRow).request)
 }
 
 // CreateRequest stores a new request, created by by, and its personal data log entry,

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	sq "github.com/Masterminds/squirrel"
 	"github.com/jmoiron/sqlx"
@@ -38,8 +39,8 @@ var serviceTable = tableOf("erasure_services", erasured.ErasureServices, nil)
 // opts.Sort it is in order of name.
 func (db *DB) ErasureServicePage(ctx context.Context, opts ListOptions) (*Page[*erasured.ErasureService], error) {
 	return list(ctx, db, serviceTable,
-		db.sb.Select().From("erasure_services").Where(sq.Eq{"store_id": opts.StoreID}),
-		serviceColumns, opts, func(r *serviceListRow) (*erasured.ErasureService, error) { return r.service(), nil })
+		scope{from: "erasure_services", where: "store_id = ?", args: []any{opts.StoreID}, columns: strings.Join(serviceColumns, ", ")},
+		opts, func(r *serviceListRow) (*erasured.ErasureService, error) { return r.service(), nil })
 }
 
 // CreateErasureService registers s in its store's registry and returns it. With idem,

@@ -44,6 +44,8 @@ type DB struct {
 	est estimates
 	// stmts are the statements prepared so far.
 	stmts statements
+	// shapes are the list queries built so far (see listSQL).
+	shapes shapes
 }
 
 // Option configures a DB as Open makes it.
@@ -223,6 +225,11 @@ func (db *DB) selectRows(ctx context.Context, q sqlx.QueryerContext, dest any, b
 	if err != nil {
 		return fmt.Errorf("build query: %w", err)
 	}
+	return db.selectSQL(ctx, q, dest, query, args)
+}
+
+// selectSQL is selectRows for a query already built.
+func (db *DB) selectSQL(ctx context.Context, q sqlx.QueryerContext, dest any, query string, args []any) error {
 	db.observe(query, args)
 	return db.wrap(db.run(ctx, q, query, func(stmt *sqlx.Stmt) error {
 		return stmt.SelectContext(ctx, dest, args...)
@@ -236,8 +243,13 @@ func (db *DB) getRow(ctx context.Context, q sqlx.QueryerContext, dest any, b sq.
 	if err != nil {
 		return fmt.Errorf("build query: %w", err)
 	}
+	return db.getSQL(ctx, q, dest, query, args)
+}
+
+// getSQL is getRow for a query already built.
+func (db *DB) getSQL(ctx context.Context, q sqlx.QueryerContext, dest any, query string, args []any) error {
 	db.observe(query, args)
-	err = db.run(ctx, q, query, func(stmt *sqlx.Stmt) error { return stmt.GetContext(ctx, dest, args...) })
+	err := db.run(ctx, q, query, func(stmt *sqlx.Stmt) error { return stmt.GetContext(ctx, dest, args...) })
 	if errors.Is(err, sql.ErrNoRows) {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
+
+	"github.com/erasured/erasured/filters"
 )
 
 // listTotal is what every list query adds to each of its rows: how many records the
@@ -113,48 +115,34 @@ func (e *estimates) put(k [2]string, n float64) {
 	e.m[k] = estimate{n: n, made: time.Now()}
 }
 
-// pastKey is where settle keeps the total of list (t's capped count) when it went past
-// ExactTotalMax.
-func pastKey(t table, list sq.SelectBuilder) ([2]string, error) {
-	query, args, err := list.ToSql()
-	if err != nil {
-		return [2]string{}, fmt.Errorf("build query: %w", err)
-	}
-	return [2]string{t.name, fmt.Sprintf("past %s %q", query, args)}, nil
+// pastKey is where settle keeps the total of the list of t in sc that a's scope and
+// filter select when its count went past ExactTotalMax.
+func pastKey(t table, sc scope, expr filters.Expr, a listArgs) [2]string {
+	list := listArgs{scope: a.scope, filter: a.filter}
+	return [2]string{t.name, fmt.Sprintf("past %s %q", shapeOf(t, sc, expr, list, ""), list.flatten())}
 }
 
-// pastFor returns the total kept for list (see pastKey), if there is one. Building the
-// key costs about as much as building the page's SQL, so it is built only while t has
-// such totals.
-func (db *DB) pastFor(t table, list sq.SelectBuilder) (float64, bool, error) {
+// pastFor returns the total kept for a list (see pastKey), if there is one. Only while
+// t has such totals does it build the key.
+func (db *DB) pastFor(t table, sc scope, expr filters.Expr, a listArgs) (float64, bool) {
 	db.est.mu.Lock()
 	at, ok := db.est.past[t.name]
 	db.est.mu.Unlock()
 	if !ok || time.Since(at) > estimateTTL {
-		return 0, false, nil
+		return 0, false
 	}
-	k, err := pastKey(t, list)
-	if err != nil {
-		return 0, false, err
-	}
-	n, ok := db.est.get(k)
-	return n, ok, nil
+	return db.est.get(pastKey(t, sc, expr, a))
 }
 
-// keepPast keeps total as list's (see pastFor).
-func (db *DB) keepPast(t table, list sq.SelectBuilder, total int) error {
-	k, err := pastKey(t, list)
-	if err != nil {
-		return err
-	}
-	db.est.put(k, float64(total))
+// keepPast keeps total as a list's (see pastFor).
+func (db *DB) keepPast(t table, sc scope, expr filters.Expr, a listArgs, total int) {
+	db.est.put(pastKey(t, sc, expr, a), float64(total))
 	db.est.mu.Lock()
 	defer db.est.mu.Unlock()
 	if db.est.past == nil {
 		db.est.past = map[string]time.Time{}
 	}
 	db.est.past[t.name] = time.Now()
-	return nil
 }
 
 // storeEstimate returns PostgreSQL's estimate of the records of storeID in t, and false
@@ -199,92 +187,90 @@ func (db *DB) listEstimate(ctx context.Context, t table, list sq.SelectBuilder) 
 	})
 }
 
-// totalQuery is the total of one list as the columns total and estimated of a SELECT:
-// added to the list's own query, so that the page and its total come back in one
-// round trip, or run alone.
-type totalQuery struct {
-	total, estimated sq.Sqlizer
-	// capped, when set, is the list's rows (a SELECT of 1 with its FROM and WHERE),
-	// whose count total stops past ExactTotalMax: see settle.
-	capped *sq.SelectBuilder
-}
-
-// totals is the total of the list that base (FROM and WHERE, filter included) selects
-// for opts: a COUNT(*) of at most ExactTotalMax+1 rows in a scalar subquery (see
-// settle) or, for a large unfiltered list on PostgreSQL, the estimate of storeEstimate.
-// A list whose count went past ExactTotalMax within estimateTTL is not counted again:
-// its total is what settle made of that count.
+// totals decides how the list of t in sc that opts asks for gets its total: counted,
+// by a COUNT(*) of at most ExactTotalMax+1 rows in a scalar subquery (see
+// totalColumns and settle), or not, when a.total is set to an estimate: for a large
+// unfiltered list on PostgreSQL, storeEstimate's, and for a list whose count went past
+// ExactTotalMax within estimateTTL, what settle made of that count.
 //
-// The count is a subquery rather than COUNT(*) OVER (): a window over the list must
-// read every matching row in full before the first one is returned, where the
-// subquery lets the page stop at its LIMIT and counts from an index alone. Skipping it
-// for a list known to be long is what keeps a page of a filter that matches millions
-// about as cheap as one that matches a few: the capped count alone reads ExactTotalMax
-// index entries, many times the page, and on SQLite, which has no estimate, it is the
-// whole cost of the page. A list that shrinks back under the cap meanwhile keeps an
-// estimated total for at most estimateTTL.
-func (db *DB) totals(ctx context.Context, t table, base sq.SelectBuilder, opts ListOptions) (totalQuery, error) {
+// Skipping the count of a list known to be long is what keeps a page of a filter that
+// matches millions about as cheap as one that matches a few: the capped count alone
+// reads ExactTotalMax index entries, many times the page, and on SQLite, which has no
+// estimate, it is the whole cost of the page. A list that shrinks back under the cap
+// meanwhile keeps an estimated total for at most estimateTTL.
+func (db *DB) totals(ctx context.Context, t table, sc scope, opts ListOptions, a *listArgs) error {
 	if db.dialect == postgres && len(opts.Filter) == 0 && !opts.narrowed {
 		n, ok, err := db.storeEstimate(ctx, t, opts.StoreID)
 		if err != nil {
-			return totalQuery{}, err
+			return err
 		}
 		if ok && n > ExactTotalMax {
-			return estimatedTotal(n), nil
+			a.total = int64(math.Round(n))
+			return nil
 		}
 	}
+	if n, ok := db.pastFor(t, sc, opts.Filter, *a); ok {
+		a.total = int64(math.Round(n))
+	}
+	return nil
+}
+
+// totalColumns adds to b the columns total and estimated of the list that base (FROM
+// and WHERE, filter included) selects: a's estimate, or the capped count. With them
+// added to the list's own query, the page and its total come back in one round trip.
+//
+// The count is a subquery rather than COUNT(*) OVER (): a window over the list must
+// read every matching row in full before the first one is returned, where the
+// subquery lets the page stop at its LIMIT and counts from an index alone.
+func totalColumns(b, base sq.SelectBuilder, a listArgs) sq.SelectBuilder {
+	if a.total != nil {
+		return b.Column(sq.Expr("CAST(? AS bigint) AS total", a.total)).Column("(1=1) AS estimated")
+	}
 	// Nested builders must leave their placeholders as "?": the outer query numbers them.
-	list := base.Column("1").PlaceholderFormat(sq.Question)
-	if n, ok, err := db.pastFor(t, list); err != nil || ok {
-		return estimatedTotal(n), err
+	list := base.Column("1").PlaceholderFormat(sq.Question).Limit(ExactTotalMax + 1)
+	return b.Column(sq.Alias(sq.Select("COUNT(*)").FromSelect(list, "list"), "total")).Column("(1=0) AS estimated")
+}
+
+// total runs the total alone, for a page with no row to carry it; key is the page's
+// shape.
+func (db *DB) total(ctx context.Context, t table, sc scope, opts ListOptions, a listArgs, key string) (listTotal, error) {
+	query, args, err := db.listSQL(key+"|total", a, func(a listArgs) (sq.Sqlizer, error) {
+		base, err := db.base(t, sc, opts.Filter, a)
+		if err != nil {
+			return nil, err
+		}
+		return totalColumns(db.sb.Select(), base, a), nil
+	})
+	if err != nil {
+		return listTotal{}, err
 	}
-	return totalQuery{
-		total:     sq.Alias(sq.Select("COUNT(*)").FromSelect(list.Limit(ExactTotalMax+1), "list"), "total"),
-		estimated: sq.Expr("(1=0) AS estimated"),
-		capped:    &list,
-	}, nil
-}
-
-// estimatedTotal is the total n, estimated, as the columns of a totalQuery.
-func estimatedTotal(n float64) totalQuery {
-	return totalQuery{
-		total:     sq.Expr("CAST(? AS bigint) AS total", int64(math.Round(n))),
-		estimated: sq.Expr("(1=1) AS estimated"),
-	}
-}
-
-// columns adds the total's columns to b.
-func (q totalQuery) columns(b sq.SelectBuilder) sq.SelectBuilder {
-	return b.Column(q.total).Column(q.estimated)
-}
-
-// total runs q alone: for a page with no row to carry the total.
-func (db *DB) total(ctx context.Context, t table, q totalQuery) (listTotal, error) {
 	var n listTotal
-	if err := db.getRow(ctx, db.db, &n, q.columns(db.sb.Select())); err != nil {
+	if err := db.getSQL(ctx, db.db, &n, query, args); err != nil {
 		return listTotal{}, fmt.Errorf("count %s: %w", t.name, err)
 	}
-	return db.settle(ctx, t, q, n)
+	return db.settle(ctx, t, sc, opts, a, n)
 }
 
-// settle turns n, the total that q's columns gave, into the list's: a capped count that
-// went past ExactTotalMax becomes PostgreSQL's estimate of the list, never less than the
-// count, or on SQLite the count itself, a lower bound; either is Estimated, and kept for
-// the list's next pages (see totals).
-func (db *DB) settle(ctx context.Context, t table, q totalQuery, n listTotal) (listTotal, error) {
-	if q.capped == nil || n.Total <= ExactTotalMax {
+// settle turns n, the total that a list's totalColumns gave, into the list's: a count
+// that went past ExactTotalMax becomes PostgreSQL's estimate of the list, never less
+// than the count, or on SQLite the count itself, a lower bound; either is Estimated,
+// and kept for the list's next pages (see totals).
+func (db *DB) settle(ctx context.Context, t table, sc scope, opts ListOptions, a listArgs, n listTotal) (listTotal, error) {
+	if a.total != nil || n.Total <= ExactTotalMax {
 		return n, nil
 	}
 	total := n.Total
 	if db.dialect == postgres {
-		est, err := db.listEstimate(ctx, t, *q.capped)
+		base, err := db.base(t, sc, opts.Filter, a)
+		if err != nil {
+			return listTotal{}, err
+		}
+		est, err := db.listEstimate(ctx, t, base.Column("1"))
 		if err != nil {
 			return listTotal{}, err
 		}
 		total = max(int(math.Round(est)), n.Total)
 	}
-	if err := db.keepPast(t, *q.capped, total); err != nil {
-		return listTotal{}, err
-	}
+	db.keepPast(t, sc, opts.Filter, a, total)
 	return listTotal{Total: total, Estimated: true}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -51,8 +52,8 @@ var webhookTable = tableOf("webhooks", erasured.Webhooks, nil)
 // opts.Sort.
 func (db *DB) WebhookPage(ctx context.Context, opts ListOptions) (*Page[*erasured.Webhook], error) {
 	return list(ctx, db, webhookTable,
-		db.sb.Select().From("webhooks").Where(sq.Eq{"store_id": opts.StoreID}),
-		webhookColumns, opts, func(r *webhookListRow) (*erasured.Webhook, error) { return r.webhook(), nil })
+		scope{from: "webhooks", where: "store_id = ?", args: []any{opts.StoreID}, columns: strings.Join(webhookColumns, ", ")},
+		opts, func(r *webhookListRow) (*erasured.Webhook, error) { return r.webhook(), nil })
 }
 
 // CreateWebhook stores a new webhook and returns it. With idem, it does so at most once
@@ -297,8 +298,9 @@ func (db *DB) WebhookDeliveryPage(ctx context.Context, opts ListOptions) (*Page[
 		return nil, err
 	}
 	return list(ctx, db, deliveryTable,
-		db.sb.Select().From("webhook_deliveries").Where(sq.Eq{"store_id": opts.StoreID, "webhook_id": w.ID}),
-		deliveryColumns, opts, func(r *deliveryListRow) (*erasured.WebhookDelivery, error) { return r.delivery(), nil })
+		scope{from: "webhook_deliveries", where: "store_id = ? AND webhook_id = ?", args: []any{opts.StoreID, w.ID},
+			columns: strings.Join(deliveryColumns, ", ")},
+		opts, func(r *deliveryListRow) (*erasured.WebhookDelivery, error) { return r.delivery(), nil })
 }
 
 // deliveryDue is the condition of the deliveries still to make: the predicate of the

@@ -1,0 +1,227 @@
+package storage
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/erasured/erasured/filters"
+)
+
+// A list query's SQL text follows from a few things (the list's scope, which operators
+// the filter applies to which attributes, the sort, the kind and size of the page, and
+// whether the total is counted), and its arguments from the rest. Building the text
+// with squirrel, which copies its builders by reflection at every step, cost a
+// filtered page about a third of the CPU that storage spends on it besides the round
+// trip (BenchmarkReads with -cpuprofile). So each shape is built once, with a slot in
+// place of every value, and kept with the order in which the slots come out of it; a
+// request then only gathers its values into that order.
+
+// scope is what every page of one list reads from: its FROM clause (with any join) and
+// the conditions of its store (and of its parent, or of the storage method), as text
+// that the code writes, never a request; args are the values of where's placeholders.
+type scope struct {
+	from, where string
+	args        []any
+	// columns are the list's columns, joined: squirrel adds each column it is given
+	// separately, by reflection.
+	columns string
+}
+
+// slot stands for the value at its index in listArgs.flatten while a shape is built.
+type slot int
+
+// listArgs are the values of one list query, each where its build reads it.
+type listArgs struct {
+	scope  []any
+	filter [][]any // per condition of the filter, its values as SQL arguments
+	// after and before are the cursor positions, nil where a key is NULL.
+	after, before []any
+	// total is the total when it is not counted (estimated), and nil when it is.
+	total any
+	// computed says that a condition of the filter is computed from its values (see
+	// column.where), so that its text may differ from one request to the next in ways
+	// that the shape does not show: such a query is built every time.
+	computed bool
+}
+
+// each calls fn on every value of a, in the order of flatten.
+func (a *listArgs) each(fn func(*any)) {
+	for i := range a.scope {
+		fn(&a.scope[i])
+	}
+	for _, f := range a.filter {
+		for i := range f {
+			fn(&f[i])
+		}
+	}
+	for i := range a.after {
+		fn(&a.after[i])
+	}
+	for i := range a.before {
+		fn(&a.before[i])
+	}
+	fn(&a.total)
+}
+
+func (a listArgs) flatten() []any {
+	var out []any
+	a.each(func(v *any) { out = append(out, *v) })
+	return out
+}
+
+// slotted is a with each value that is not nil replaced by its slot. NULLs stay: they
+// change the text (IS NULL), and the shape says where they are.
+func (a listArgs) slotted() listArgs {
+	s := listArgs{scope: cloneArgs(a.scope), after: cloneArgs(a.after), before: cloneArgs(a.before), total: a.total}
+	s.filter = make([][]any, len(a.filter))
+	for i, f := range a.filter {
+		s.filter[i] = cloneArgs(f)
+	}
+	n := 0
+	s.each(func(v *any) {
+		if *v != nil {
+			*v = slot(n)
+		}
+		n++
+	})
+	return s
+}
+
+func cloneArgs(a []any) []any {
+	if a == nil {
+		return nil
+	}
+	return append([]any(nil), a...)
+}
+
+// nulls writes where a's values are NULL, for a shape.
+func nulls(b *strings.Builder, values []any) {
+	for _, v := range values {
+		if v == nil {
+			b.WriteByte('n')
+		} else {
+			b.WriteByte('v')
+		}
+	}
+	b.WriteByte(';')
+}
+
+// shapeOf is the shape of a list query of t in sc: everything but a's values that its
+// text follows from. page says the rest: the kind and size of page and the sort.
+func shapeOf(t table, sc scope, expr filters.Expr, a listArgs, page string) string {
+	var b strings.Builder
+	b.Grow(len(sc.from) + len(sc.where) + len(sc.columns) + len(page) + 64)
+	b.WriteString(t.name)
+	b.WriteByte('|')
+	b.WriteString(sc.from)
+	b.WriteByte('|')
+	b.WriteString(sc.where)
+	b.WriteByte('|')
+	b.WriteString(sc.columns)
+	b.WriteByte('|')
+	nulls(&b, a.scope)
+	for i, c := range expr {
+		b.WriteString(c.Attribute)
+		b.WriteByte(' ')
+		b.WriteString(string(c.Op))
+		b.WriteByte(' ')
+		nulls(&b, a.filter[i])
+	}
+	b.WriteByte('|')
+	nulls(&b, a.after)
+	nulls(&b, a.before)
+	if a.total != nil {
+		b.WriteString("estimated|")
+	}
+	b.WriteString(page)
+	return b.String()
+}
+
+// maxShapes bounds the shapes a DB keeps: as for maxStatements, a few dozen serve the
+// server, and filters and page sizes make more.
+const maxShapes = 1000
+
+// shapes keeps the text of each list query shape built so far, and where its
+// arguments come from.
+type shapes struct {
+	mu sync.RWMutex
+	m  map[string]*shape
+}
+
+type shape struct {
+	query string
+	// from holds, for each argument of query, the index of its value in
+	// listArgs.flatten.
+	from []int
+}
+
+// listSQL returns the SQL text and arguments that build makes of a, from the shape's
+// text when it has been built before. A shape whose build leaves an argument that is
+// not one of a's values (a filter whose condition is computed, such as overdue's "now")
+// is never kept: it is built with a's own values every time.
+func (db *DB) listSQL(key string, a listArgs, build func(listArgs) (sq.Sqlizer, error)) (string, []any, error) {
+	if a.computed {
+		return buildSQL(a, build)
+	}
+	db.shapes.mu.RLock()
+	s, ok := db.shapes.m[key]
+	db.shapes.mu.RUnlock()
+	if !ok {
+		var err error
+		if s, err = db.buildShape(a, build); err != nil {
+			return "", nil, err
+		}
+		db.shapes.mu.Lock()
+		if db.shapes.m == nil || len(db.shapes.m) >= maxShapes {
+			db.shapes.m = map[string]*shape{}
+		}
+		db.shapes.m[key] = s
+		db.shapes.mu.Unlock()
+	}
+	if s == nil {
+		return buildSQL(a, build)
+	}
+	values := a.flatten()
+	args := make([]any, len(s.from))
+	for i, at := range s.from {
+		args[i] = values[at]
+	}
+	return s.query, args, nil
+}
+
+func buildSQL(a listArgs, build func(listArgs) (sq.Sqlizer, error)) (string, []any, error) {
+	b, err := build(a)
+	if err != nil {
+		return "", nil, err
+	}
+	query, args, err := b.ToSql()
+	if err != nil {
+		return "", nil, fmt.Errorf("build query: %w", err)
+	}
+	return query, args, nil
+}
+
+// buildShape builds a's shape with slots, or returns nil when that shape cannot be
+// kept (see listSQL).
+func (db *DB) buildShape(a listArgs, build func(listArgs) (sq.Sqlizer, error)) (*shape, error) {
+	b, err := build(a.slotted())
+	if err != nil {
+		return nil, err
+	}
+	query, args, err := b.ToSql()
+	if err != nil {
+		return nil, fmt.Errorf("build query: %w", err)
+	}
+	s := &shape{query: query, from: make([]int, len(args))}
+	for i, arg := range args {
+		at, ok := arg.(slot)
+		if !ok {
+			return nil, nil
+		}
+		s.from[i] = int(at)
+	}
+	return s, nil
+}
