@@ -296,9 +296,14 @@ func (db *DB) erasureRequest(ctx context.Context, q sqlx.QueryerContext, storeID
 	if !ok {
 		return nil, erasured.Errorf(erasured.ENOTFOUND, "no erasure request %q", id)
 	}
+	query, err := db.fixedSQL("erasure request", func(sb sq.StatementBuilderType) sq.Sqlizer {
+		return sb.Select(erasureColumnList).From("erasure_requests").Where("id = ? AND store_id = ?")
+	})
+	if err != nil {
+		return nil, err
+	}
 	var row erasureRow
-	err := db.getRow(ctx, q, &row, db.sb.Select(erasureColumnList).From("erasure_requests").
-		Where("id = ? AND store_id = ?", id, storeID))
+	err = db.getSQL(ctx, q, &row, query, []any{id, storeID})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, erasured.Errorf(erasured.ENOTFOUND, "no erasure request %q", id)
 	}

@@ -174,12 +174,7 @@ func (db *DB) listSQL(key string, a listArgs, build func(listArgs) (sq.Sqlizer, 
 		if s, err = db.buildShape(a, build); err != nil {
 			return "", nil, err
 		}
-		db.shapes.mu.Lock()
-		if db.shapes.m == nil || len(db.shapes.m) >= maxShapes {
-			db.shapes.m = map[string]*shape{}
-		}
-		db.shapes.m[key] = s
-		db.shapes.mu.Unlock()
+		db.shapes.keep(key, s)
 	}
 	if s == nil {
 		return buildSQL(a, build)
@@ -202,6 +197,37 @@ func buildSQL(a listArgs, build func(listArgs) (sq.Sqlizer, error)) (string, []a
 		return "", nil, fmt.Errorf("build query: %w", err)
 	}
 	return query, args, nil
+}
+
+// fixedSQL returns the text of a statement that never changes, built once per DB under
+// name; the caller binds the values of its placeholders.
+func (db *DB) fixedSQL(name string, build func(sq.StatementBuilderType) sq.Sqlizer) (string, error) {
+	key := "fixed|" + name
+	db.shapes.mu.RLock()
+	s, ok := db.shapes.m[key]
+	db.shapes.mu.RUnlock()
+	if ok {
+		return s.query, nil
+	}
+	query, args, err := build(db.sb).ToSql()
+	if err != nil {
+		return "", fmt.Errorf("build %s: %w", name, err)
+	}
+	if len(args) > 0 {
+		return "", fmt.Errorf("build %s: %d values in a fixed statement", name, len(args))
+	}
+	db.shapes.keep(key, &shape{query: query})
+	return query, nil
+}
+
+// keep keeps s under key.
+func (c *shapes) keep(key string, s *shape) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxShapes {
+		c.m = map[string]*shape{}
+	}
+	c.m[key] = s
 }
 
 // buildShape builds a's shape with slots, or returns nil when that shape cannot be

@@ -104,9 +104,10 @@ func Observe(next http.Handler, log *slog.Logger, m *Metrics, timeout time.Durat
 			}
 			took := time.Since(start)
 			m.observe(info.route, r.Method, cmp.Or(rec.status, http.StatusOK), took)
-			log.InfoContext(ctx, "request",
-				"method", r.Method, "route", info.route,
-				"status", rec.status, "bytes", rec.bytes, "duration_ms", float64(took.Microseconds())/1000)
+			log.LogAttrs(ctx, slog.LevelInfo, "request",
+				slog.String("method", r.Method), slog.String("route", info.route),
+				slog.Int("status", rec.status), slog.Int("bytes", rec.bytes),
+				slog.Float64("duration_ms", float64(took.Microseconds())/1000))
 		}()
 		next.ServeHTTP(rec, r)
 	})
