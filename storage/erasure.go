@@ -244,7 +244,7 @@ func (db *DB) CreateErasureRequest(ctx context.Context, r *erasured.ErasureReque
 		if err != nil {
 			return err
 		}
-		if _, err := db.exec(ctx, tx, db.insertErasure(r)); err != nil {
+		if err := db.insertErasure(ctx, tx, r); err != nil {
 			return err
 		}
 		if err := db.insertEvents(ctx, tx, a, r.CreationEvent()); err != nil {
@@ -261,13 +261,21 @@ func (db *DB) CreateErasureRequest(ctx context.Context, r *erasured.ErasureReque
 	return r, nil
 }
 
-func (db *DB) insertErasure(r *erasured.ErasureRequest) sq.InsertBuilder {
-	return db.sb.Insert("erasure_requests").Columns(erasureColumns...).Values(
+// insertErasure inserts new request r: its values in the order of erasureColumns.
+func (db *DB) insertErasure(ctx context.Context, tx sqlx.ExecerContext, r *erasured.ErasureRequest) error {
+	query, err := db.fixedSQL("insert erasure request", func(sb sq.StatementBuilderType) sq.Sqlizer {
+		return sb.Insert("erasure_requests").Columns(erasureColumns...).Values(placeholders(len(erasureColumns))...)
+	})
+	if err != nil {
+		return err
+	}
+	_, err = db.execSQL(ctx, tx, query, []any{
 		r.ID, r.StoreID, r.ResourceType, r.ResourceID, r.Reason, string(r.Status),
 		jsonArg(r.ServicesErased), jsonArg(r.PartialFailures), jsonArg(r.Initiator),
 		db.timeArg(r.CreatedAt), db.timeArg(r.UpdatedAt), db.nullTimeArg(r.CompletedAt), db.timeArg(r.DueAt), r.Version,
 		jsonArg(r.ServicesRequired), r.ExtensionReason, db.nullTimeArg(r.OriginalDueAt), db.nullTimeArg(r.OverdueAt),
-	)
+	})
+	return err
 }
 
 // canonicalID returns id in the form erasure request ids are stored in (a lower-case

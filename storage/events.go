@@ -60,19 +60,32 @@ func (db *DB) insertEvents(ctx context.Context, tx sqlx.ExtContext, a *erasured.
 			s := string(*ev.OldStatus)
 			old = &s
 		}
-		insert := sq.Insert("erasure_events").
-			Columns("erasure_request_id", "store_id", "created_at", "actor", "old_status", "new_status", "report").
-			Values(ev.ErasureRequestID, ev.StoreID, db.timeArg(ev.CreatedAt), ev.Actor, old, string(ev.NewStatus), jsonArg(ev.Report)).
-			Suffix("RETURNING id")
-		var stmt sq.Sqlizer = insert.PlaceholderFormat(db.placeholders())
+		values := []any{ev.ErasureRequestID, ev.StoreID, db.timeArg(ev.CreatedAt), ev.Actor, old, string(ev.NewStatus), jsonArg(ev.Report)}
+		insert := func(b sq.StatementBuilderType, values ...any) sq.InsertBuilder {
+			return b.Insert("erasure_events").
+				Columns("erasure_request_id", "store_id", "created_at", "actor", "old_status", "new_status", "report").
+				Values(values...).
+				Suffix("RETURNING id")
+		}
+		var (
+			query string
+			err   error
+		)
 		if a != nil {
-			var err error
-			if stmt, err = db.with("outbox", db.insertAnnouncement(a), insert); err != nil {
+			var stmt sq.Sqlizer
+			if stmt, err = db.with("outbox", db.insertAnnouncement(a), insert(sq.StatementBuilder, values...)); err != nil {
 				return err
 			}
+			if query, values, err = stmt.ToSql(); err != nil {
+				return fmt.Errorf("build statement: %w", err)
+			}
 			a = nil
+		} else if query, err = db.fixedSQL("insert event", func(sb sq.StatementBuilderType) sq.Sqlizer {
+			return insert(sb, placeholders(len(values))...)
+		}); err != nil {
+			return err
 		}
-		if err := db.getRow(ctx, tx, &ev.ID, stmt); err != nil {
+		if err := db.getSQL(ctx, tx, &ev.ID, query, values); err != nil {
 			return fmt.Errorf("append event: %w", err)
 		}
 	}

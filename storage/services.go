@@ -132,9 +132,14 @@ func (db *DB) DeleteErasureService(ctx context.Context, storeID, name string) er
 // registry returns the services a new erasure request of store storeID requires: the
 // store's registry, in order of name, or WithErasureServices when it is empty.
 func (db *DB) registry(ctx context.Context, tx sqlx.QueryerContext, storeID string) ([]string, error) {
+	query, err := db.fixedSQL("registry", func(sb sq.StatementBuilderType) sq.Sqlizer {
+		return sb.Select("name").From("erasure_services").Where("store_id = ?").OrderBy("name")
+	})
+	if err != nil {
+		return nil, err
+	}
 	var names []string
-	if err := db.selectRows(ctx, tx, &names, db.sb.Select("name").From("erasure_services").
-		Where(sq.Eq{"store_id": storeID}).OrderBy("name")); err != nil {
+	if err := db.selectSQL(ctx, tx, &names, query, []any{storeID}); err != nil {
 		return nil, fmt.Errorf("registry of services: %w", err)
 	}
 	if len(names) == 0 {

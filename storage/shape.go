@@ -220,6 +220,15 @@ func (db *DB) fixedSQL(name string, build func(sq.StatementBuilderType) sq.Sqliz
 	return query, nil
 }
 
+// placeholders are n placeholders, for the values of a fixed statement's INSERT.
+func placeholders(n int) []any {
+	p := make([]any, n)
+	for i := range p {
+		p[i] = sq.Expr("?")
+	}
+	return p
+}
+
 // keep keeps s under key.
 func (c *shapes) keep(key string, s *shape) {
 	c.mu.Lock()

@@ -262,9 +262,14 @@ func (db *DB) exec(ctx context.Context, e sqlx.ExecerContext, b sq.Sqlizer) (int
 	if err != nil {
 		return 0, fmt.Errorf("build statement: %w", err)
 	}
+	return db.execSQL(ctx, e, query, args)
+}
+
+// execSQL is exec for a statement already built.
+func (db *DB) execSQL(ctx context.Context, e sqlx.ExecerContext, query string, args []any) (int64, error) {
 	db.observe(query, args)
 	var res sql.Result
-	err = db.run(ctx, e, query, func(stmt *sqlx.Stmt) (err error) {
+	err := db.run(ctx, e, query, func(stmt *sqlx.Stmt) (err error) {
 		res, err = stmt.ExecContext(ctx, args...)
 		return err
 	})

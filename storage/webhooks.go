@@ -158,9 +158,14 @@ func (db *DB) DeleteWebhook(ctx context.Context, storeID, id string) error {
 // rolled back with the change it announces, at no round trip of its own. FanOut makes
 // its deliveries.
 func (db *DB) announcement(ctx context.Context, tx sqlx.QueryerContext, event string, r *erasured.ErasureRequest, now time.Time) (*erasured.Announcement, error) {
+	query, err := db.fixedSQL("active webhooks", func(sb sq.StatementBuilderType) sq.Sqlizer {
+		return sb.Select("id", "events", "service", "active").From("webhooks").Where("active = ? AND store_id = ?")
+	})
+	if err != nil {
+		return nil, err
+	}
 	var rows []webhookRow
-	if err := db.selectRows(ctx, tx, &rows, db.sb.Select("id", "events", "service", "active").From("webhooks").
-		Where(sq.Eq{"store_id": r.StoreID, "active": true})); err != nil {
+	if err := db.selectSQL(ctx, tx, &rows, query, []any{true, r.StoreID}); err != nil {
 		return nil, fmt.Errorf("webhooks of %s: %w", event, err)
 	}
 	if len(rows) == 0 {
