@@ -151,8 +151,10 @@ func overdueWhere(op filters.Op, values []any) (sq.Sqlizer, error) {
 }
 
 var erasureTable = tableOf("erasure_requests", erasured.ErasureRequests,
-	map[string]func(filters.Op, []any) (sq.Sqlizer, error){
-		"status": erasureStatusWhere, "awaiting_service": awaitingWhere, "overdue": overdueWhere,
+	map[string]*condition{
+		"status":           {where: erasureStatusWhere},
+		"awaiting_service": {where: awaitingWhere},
+		"overdue":          {where: overdueWhere, volatile: true},
 	})
 
 // queueTable is erasureTable as a service's queue (eq(awaiting_service,NAME), in order of
@@ -168,14 +170,15 @@ var erasureTable = tableOf("erasure_requests", erasured.ErasureRequests,
 // the join for a single row, and sorts the whole queue for every page.)
 var queueTable = func() table {
 	t := tableOf("erasure_requests", erasured.ErasureRequests,
-		map[string]func(filters.Op, []any) (sq.Sqlizer, error){
-			"status": erasureStatusWhere, "overdue": overdueWhere,
-			"awaiting_service": func(op filters.Op, values []any) (sq.Sqlizer, error) {
+		map[string]*condition{
+			"status":  {where: erasureStatusWhere},
+			"overdue": {where: overdueWhere, volatile: true},
+			"awaiting_service": {where: func(op filters.Op, values []any) (sq.Sqlizer, error) {
 				if op != filters.Eq {
 					return nil, fmt.Errorf("queue of %v: operator %q", values, op)
 				}
 				return sq.Eq{"service": values[0]}, nil
-			},
+			}},
 		})
 	t.id.name = "erasure_request_id"
 	c := t.columns["created_at"]

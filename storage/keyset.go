@@ -249,7 +249,7 @@ func (db *DB) cursorAt(ks keyset, row any) (*pagination.Cursor, error) {
 // the rows are put back in list order. A range request reads forwards between both.
 func selectCursorPage[R totaled](ctx context.Context, db *DB, t table, sc scope, opts ListOptions) ([]R, PageInfo, error) {
 	cp := opts.Cursor
-	filter, computed, err := db.filterArgs(t, opts.Filter)
+	filter, literal, volatile, err := db.filterArgs(t, opts.Filter)
 	if err != nil {
 		return nil, PageInfo{}, err
 	}
@@ -257,7 +257,7 @@ func selectCursorPage[R totaled](ctx context.Context, db *DB, t table, sc scope,
 	if err != nil {
 		return nil, PageInfo{}, err
 	}
-	a := listArgs{scope: sc.args, filter: filter, computed: computed}
+	a := listArgs{scope: sc.args, filter: filter, literal: literal, volatile: volatile}
 	if cp.After != nil {
 		if a.after, err = db.cursorArgs(ks, cp.After); err != nil {
 			return nil, PageInfo{}, err

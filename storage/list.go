@@ -20,9 +20,19 @@ type column struct {
 	nullable bool
 	// kind reads a cursor's values for the column, which come from clients.
 	kind erasured.Kind
-	// where, when set, builds the condition itself, for attributes whose client values
+	// cond, when set, builds the condition itself, for attributes whose client values
 	// are not stored as they are written.
-	where func(op filters.Op, values []any) (sq.Sqlizer, error)
+	cond *condition
+}
+
+// condition builds the SQL of a filter on an attribute whose client values are not
+// stored as they are written. Its text and arguments must follow from op and values
+// alone, for a list's SQL is kept by shape with those values in the shape (see
+// listSQL), unless volatile says that they do not (overdue's read the clock): such a
+// list's SQL is built every time.
+type condition struct {
+	where    func(op filters.Op, values []any) (sq.Sqlizer, error)
+	volatile bool
 }
 
 // table describes a listable collection.
@@ -34,9 +44,9 @@ type table struct {
 }
 
 // tableOf is the table name that holds the records of typ: each attribute the type's
-// declaration makes filterable or sortable, by its column. where builds the condition of
+// declaration makes filterable or sortable, by its column. conds build the conditions of
 // the attributes whose filter values are not stored as they are written.
-func tableOf[T any](name string, typ *erasured.Type[T], where map[string]func(filters.Op, []any) (sq.Sqlizer, error)) table {
+func tableOf[T any](name string, typ *erasured.Type[T], conds map[string]*condition) table {
 	id := typ.ID()
 	t := table{
 		name:        name,
@@ -46,7 +56,7 @@ func tableOf[T any](name string, typ *erasured.Type[T], where map[string]func(fi
 	}
 	for _, a := range typ.Attributes() {
 		if a.Can(erasured.Sortable) || len(a.Filter) > 0 {
-			t.columns[a.Name] = column{name: a.Column, nullable: a.Nullable, kind: a.Kind, where: where[a.Name]}
+			t.columns[a.Name] = column{name: a.Column, nullable: a.Nullable, kind: a.Kind, cond: conds[a.Name]}
 		}
 	}
 	return t
@@ -54,13 +64,14 @@ func tableOf[T any](name string, typ *erasured.Type[T], where map[string]func(fi
 
 // filterArgs returns the values of a filter on t as SQL arguments, condition by
 // condition: times as the dialect stores them, and like values as LIKE patterns. It
-// says whether a condition is computed from its values (see column.where).
-func (db *DB) filterArgs(t table, expr filters.Expr) (args [][]any, computed bool, err error) {
-	args = make([][]any, len(expr))
+// says which conditions are built from their values by a condition (literal: the
+// values belong to the query's shape) and whether one of those is volatile.
+func (db *DB) filterArgs(t table, expr filters.Expr) (args [][]any, literal []bool, volatile bool, err error) {
+	args, literal = make([][]any, len(expr)), make([]bool, len(expr))
 	for i, c := range expr {
 		col, ok := t.columns[c.Attribute]
 		if !ok {
-			return nil, false, fmt.Errorf("filter on %s.%s: no such column", t.name, c.Attribute)
+			return nil, nil, false, fmt.Errorf("filter on %s.%s: no such column", t.name, c.Attribute)
 		}
 		values := make([]any, len(c.Values))
 		for i, v := range c.Values {
@@ -69,18 +80,19 @@ func (db *DB) filterArgs(t table, expr filters.Expr) (args [][]any, computed boo
 			}
 			values[i] = v
 		}
-		if col.where != nil {
-			computed = true
+		if col.cond != nil {
+			literal[i] = true
+			volatile = volatile || col.cond.volatile
 		} else if c.Op == filters.Like {
 			s, ok := values[0].(string)
 			if !ok {
-				return nil, false, fmt.Errorf("like on %s: value is %T, not text", col.name, values[0])
+				return nil, nil, false, fmt.Errorf("like on %s: value is %T, not text", col.name, values[0])
 			}
 			values[0] = likePattern(s)
 		}
 		args[i] = values
 	}
-	return args, computed, nil
+	return args, literal, volatile, nil
 }
 
 // conditions turns a filter on t, whose values are args (see filterArgs), into SQL
@@ -93,8 +105,8 @@ func conditions(t table, expr filters.Expr, args [][]any) (sq.And, error) {
 			s   sq.Sqlizer
 			err error
 		)
-		if col.where != nil {
-			s, err = col.where(c.Op, args[i])
+		if col.cond != nil {
+			s, err = col.cond.where(c.Op, args[i])
 		} else {
 			s, err = compare(col.name, c.Op, args[i])
 		}
@@ -195,7 +207,7 @@ func orderTerm(name string, desc, nullable bool) string {
 // total (see totals) so that the page and the total come back in one round trip. A page
 // past the end has no row to carry the total, so then it is counted on its own.
 func selectPage[R totaled](ctx context.Context, db *DB, t table, sc scope, opts ListOptions) ([]R, listTotal, error) {
-	filter, computed, err := db.filterArgs(t, opts.Filter)
+	filter, literal, volatile, err := db.filterArgs(t, opts.Filter)
 	if err != nil {
 		return nil, listTotal{}, err
 	}
@@ -203,7 +215,7 @@ func selectPage[R totaled](ctx context.Context, db *DB, t table, sc scope, opts 
 	if err != nil {
 		return nil, listTotal{}, err
 	}
-	a := listArgs{scope: sc.args, filter: filter, computed: computed}
+	a := listArgs{scope: sc.args, filter: filter, literal: literal, volatile: volatile}
 	if err := db.totals(ctx, t, sc, opts, &a); err != nil {
 		return nil, listTotal{}, err
 	}

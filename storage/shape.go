@@ -37,14 +37,17 @@ type slot int
 type listArgs struct {
 	scope  []any
 	filter [][]any // per condition of the filter, its values as SQL arguments
+	// literal says, per condition, that a condition builds it from its values, which
+	// then belong to the shape rather than to the arguments (see column.cond).
+	literal []bool
 	// after and before are the cursor positions, nil where a key is NULL.
 	after, before []any
 	// total is the total when it is not counted (estimated), and nil when it is.
 	total any
-	// computed says that a condition of the filter is computed from its values (see
-	// column.where), so that its text may differ from one request to the next in ways
-	// that the shape does not show: such a query is built every time.
-	computed bool
+	// volatile says that a condition of the filter reads more than its values (see
+	// condition), so that its text or arguments may differ from one request to the next
+	// in ways that the shape does not show: such a query is built every time.
+	volatile bool
 }
 
 // each calls fn on every value of a, in the order of flatten.
@@ -75,7 +78,8 @@ func (a listArgs) flatten() []any {
 // slotted is a with each value that is not nil replaced by its slot. NULLs stay: they
 // change the text (IS NULL), and the shape says where they are.
 func (a listArgs) slotted() listArgs {
-	s := listArgs{scope: cloneArgs(a.scope), after: cloneArgs(a.after), before: cloneArgs(a.before), total: a.total}
+	s := listArgs{scope: cloneArgs(a.scope), after: cloneArgs(a.after), before: cloneArgs(a.before), total: a.total,
+		literal: a.literal}
 	s.filter = make([][]any, len(a.filter))
 	for i, f := range a.filter {
 		s.filter[i] = cloneArgs(f)
@@ -87,6 +91,12 @@ func (a listArgs) slotted() listArgs {
 		}
 		n++
 	})
+	// A condition's own values stay what they are: it reads them.
+	for i, lit := range a.literal {
+		if lit {
+			copy(s.filter[i], a.filter[i])
+		}
+	}
 	return s
 }
 
@@ -128,7 +138,11 @@ func shapeOf(t table, sc scope, expr filters.Expr, a listArgs, page string) stri
 		b.WriteByte(' ')
 		b.WriteString(string(c.Op))
 		b.WriteByte(' ')
-		nulls(&b, a.filter[i])
+		if a.literal[i] {
+			fmt.Fprintf(&b, "%q;", a.filter[i])
+		} else {
+			nulls(&b, a.filter[i])
+		}
 	}
 	b.WriteByte('|')
 	nulls(&b, a.after)
@@ -153,17 +167,16 @@ type shapes struct {
 
 type shape struct {
 	query string
-	// from holds, for each argument of query, the index of its value in
-	// listArgs.flatten.
-	from []int
+	// args are query's arguments: a slot for each value of the request, at its index in
+	// listArgs.flatten, and the shape's own constants (of the code, or of the literal
+	// values of a condition) as they are.
+	args []any
 }
 
 // listSQL returns the SQL text and arguments that build makes of a, from the shape's
-// text when it has been built before. A shape whose build leaves an argument that is
-// not one of a's values (a filter whose condition is computed, such as overdue's "now")
-// is never kept: it is built with a's own values every time.
+// text when it has been built before. A volatile filter's is built every time.
 func (db *DB) listSQL(key string, a listArgs, build func(listArgs) (sq.Sqlizer, error)) (string, []any, error) {
-	if a.computed {
+	if a.volatile {
 		return buildSQL(a, build)
 	}
 	db.shapes.mu.RLock()
@@ -176,13 +189,13 @@ func (db *DB) listSQL(key string, a listArgs, build func(listArgs) (sq.Sqlizer, 
 		}
 		db.shapes.keep(key, s)
 	}
-	if s == nil {
-		return buildSQL(a, build)
-	}
 	values := a.flatten()
-	args := make([]any, len(s.from))
-	for i, at := range s.from {
-		args[i] = values[at]
+	args := make([]any, len(s.args))
+	for i, arg := range s.args {
+		if at, ok := arg.(slot); ok {
+			arg = values[at]
+		}
+		args[i] = arg
 	}
 	return s.query, args, nil
 }
@@ -239,24 +252,11 @@ func (c *shapes) keep(key string, s *shape) {
 	c.m[key] = s
 }
 
-// buildShape builds a's shape with slots, or returns nil when that shape cannot be
-// kept (see listSQL).
+// buildShape builds a's shape with slots.
 func (db *DB) buildShape(a listArgs, build func(listArgs) (sq.Sqlizer, error)) (*shape, error) {
-	b, err := build(a.slotted())
+	query, args, err := buildSQL(a.slotted(), build)
 	if err != nil {
 		return nil, err
 	}
-	query, args, err := b.ToSql()
-	if err != nil {
-		return nil, fmt.Errorf("build query: %w", err)
-	}
-	s := &shape{query: query, from: make([]int, len(args))}
-	for i, arg := range args {
-		at, ok := arg.(slot)
-		if !ok {
-			return nil, nil
-		}
-		s.from[i] = int(at)
-	}
-	return s, nil
+	return &shape{query: query, args: args}, nil
 }

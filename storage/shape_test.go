@@ -2,7 +2,10 @@ package storage_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +22,17 @@ import (
 func TestListShapesServeEveryRequestOfTheirShape(t *testing.T) {
 	storagetest.EachURL(t, func(t *testing.T, u string) {
 		ctx := context.Background()
-		warm := storagetest.OpenURL(t, u)
+		var (
+			mu       sync.Mutex
+			overdues []string // the arguments of each statement that asked for overdue requests
+		)
+		warm := storagetest.OpenURL(t, u, storage.WithStatementHook(func(q string, args []any) {
+			if strings.Contains(q, "due_at <") {
+				mu.Lock()
+				overdues = append(overdues, fmt.Sprint(args))
+				mu.Unlock()
+			}
+		}))
 		seedForCursors(t, warm)
 		page := func(db *storage.DB, opts storage.ListOptions) ([]string, int, *pagination.Cursor) {
 			t.Helper()
@@ -65,6 +78,18 @@ func TestListShapesServeEveryRequestOfTheirShape(t *testing.T) {
 		for _, o := range opts {
 			page(warm, o) // every shape is built before any is checked
 		}
+		// overdue's condition reads the clock: its "now" is bound afresh for every page.
+		mu.Lock()
+		overdues = nil
+		mu.Unlock()
+		overdue := storage.ListOptions{StoreID: "s1", Filter: mustFilter(t, "eq(overdue,true)"), Page: pagination.Page{Limit: 5}}
+		page(warm, overdue)
+		page(warm, overdue)
+		mu.Lock()
+		if len(overdues) != 2 || overdues[0] == overdues[1] {
+			t.Errorf("two overdue pages bound %q: want two statements, each with its own now", overdues)
+		}
+		mu.Unlock()
 		for _, o := range opts {
 			got, gotTotal, _ := page(warm, o)
 			cold, err := storage.Open(ctx, u)

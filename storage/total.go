@@ -118,7 +118,7 @@ func (e *estimates) put(k [2]string, n float64) {
 // pastKey is where settle keeps the total of the list of t in sc that a's scope and
 // filter select when its count went past ExactTotalMax.
 func pastKey(t table, sc scope, expr filters.Expr, a listArgs) [2]string {
-	list := listArgs{scope: a.scope, filter: a.filter}
+	list := listArgs{scope: a.scope, filter: a.filter, literal: a.literal}
 	return [2]string{t.name, fmt.Sprintf("past %s %q", shapeOf(t, sc, expr, list, ""), list.flatten())}
 }
 
