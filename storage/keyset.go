@@ -249,15 +249,15 @@ func (db *DB) cursorAt(ks keyset, row any) (*pagination.Cursor, error) {
 // the rows are put back in list order. A range request reads forwards between both.
 func selectCursorPage[R totaled](ctx context.Context, db *DB, t table, sc scope, opts ListOptions) ([]R, PageInfo, error) {
 	cp := opts.Cursor
-	filter, literal, volatile, err := db.filterArgs(t, opts.Filter)
-	if err != nil {
-		return nil, PageInfo{}, err
-	}
 	ks, err := newKeyset(t, opts.Sort)
 	if err != nil {
 		return nil, PageInfo{}, err
 	}
-	a := listArgs{scope: sc.args, filter: filter, literal: literal, volatile: volatile}
+	// The total is the whole list's: the cursors only place the page.
+	a, err := db.listArgs(ctx, t, sc, opts)
+	if err != nil {
+		return nil, PageInfo{}, err
+	}
 	if cp.After != nil {
 		if a.after, err = db.cursorArgs(ks, cp.After); err != nil {
 			return nil, PageInfo{}, err
@@ -267,10 +267,6 @@ func selectCursorPage[R totaled](ctx context.Context, db *DB, t table, sc scope,
 		if a.before, err = db.cursorArgs(ks, cp.Before); err != nil {
 			return nil, PageInfo{}, err
 		}
-	}
-	// The total is the whole list's: the cursors only place the page.
-	if err := db.totals(ctx, t, sc, opts, &a); err != nil {
-		return nil, PageInfo{}, err
 	}
 	key := shapeOf(t, sc, opts.Filter, a, fmt.Sprintf("cursor %s %d %v", ks.sort, cp.Size, cp.Backward()))
 	limit := uint64(cp.Size) + 1

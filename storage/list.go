@@ -128,6 +128,20 @@ func (db *DB) base(t table, sc scope, expr filters.Expr, a listArgs) (sq.SelectB
 	return db.sb.Select().From(sc.from).Where(sc.where, a.scope...).Where(where), nil
 }
 
+// listArgs gathers the values of a page of t in sc that opts asks for, but its cursors,
+// and decides how the list gets its total (see totals).
+func (db *DB) listArgs(ctx context.Context, t table, sc scope, opts ListOptions) (listArgs, error) {
+	filter, literal, volatile, err := db.filterArgs(t, opts.Filter)
+	if err != nil {
+		return listArgs{}, err
+	}
+	a := listArgs{scope: sc.args, filter: filter, literal: literal, volatile: volatile}
+	if err := db.totals(ctx, t, sc, opts, &a); err != nil {
+		return listArgs{}, err
+	}
+	return a, nil
+}
+
 func compare(name string, op filters.Op, values []any) (sq.Sqlizer, error) {
 	switch op {
 	case filters.Eq:
@@ -207,16 +221,12 @@ func orderTerm(name string, desc, nullable bool) string {
 // total (see totals) so that the page and the total come back in one round trip. A page
 // past the end has no row to carry the total, so then it is counted on its own.
 func selectPage[R totaled](ctx context.Context, db *DB, t table, sc scope, opts ListOptions) ([]R, listTotal, error) {
-	filter, literal, volatile, err := db.filterArgs(t, opts.Filter)
-	if err != nil {
-		return nil, listTotal{}, err
-	}
 	order, err := orderBy(t, opts.Sort)
 	if err != nil {
 		return nil, listTotal{}, err
 	}
-	a := listArgs{scope: sc.args, filter: filter, literal: literal, volatile: volatile}
-	if err := db.totals(ctx, t, sc, opts, &a); err != nil {
+	a, err := db.listArgs(ctx, t, sc, opts)
+	if err != nil {
 		return nil, listTotal{}, err
 	}
 	key := shapeOf(t, sc, opts.Filter, a, "offset "+strings.Join(order, ",")+" "+

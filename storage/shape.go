@@ -16,8 +16,8 @@ import (
 // with squirrel, which copies its builders by reflection at every step, cost a
 // filtered page about a third of the CPU that storage spends on it besides the round
 // trip (BenchmarkReads with -cpuprofile). So each shape is built once, with a slot in
-// place of every value, and kept with the order in which the slots come out of it; a
-// request then only gathers its values into that order.
+// place of every value, and kept with its arguments as a template; a request then only
+// gathers its values and puts each in its slot.
 
 // scope is what every page of one list reads from: its FROM clause (with any join) and
 // the conditions of its store (and of its parent, or of the storage method), as text
@@ -179,9 +179,7 @@ func (db *DB) listSQL(key string, a listArgs, build func(listArgs) (sq.Sqlizer, 
 	if a.volatile {
 		return buildSQL(a, build)
 	}
-	db.shapes.mu.RLock()
-	s, ok := db.shapes.m[key]
-	db.shapes.mu.RUnlock()
+	s, ok := db.shapes.get(key)
 	if !ok {
 		var err error
 		if s, err = db.buildShape(a, build); err != nil {
@@ -216,10 +214,7 @@ func buildSQL(a listArgs, build func(listArgs) (sq.Sqlizer, error)) (string, []a
 // name; the caller binds the values of its placeholders.
 func (db *DB) fixedSQL(name string, build func(sq.StatementBuilderType) sq.Sqlizer) (string, error) {
 	key := "fixed|" + name
-	db.shapes.mu.RLock()
-	s, ok := db.shapes.m[key]
-	db.shapes.mu.RUnlock()
-	if ok {
+	if s, ok := db.shapes.get(key); ok {
 		return s.query, nil
 	}
 	query, args, err := build(db.sb).ToSql()
@@ -240,6 +235,13 @@ func placeholders(n int) []any {
 		p[i] = sq.Expr("?")
 	}
 	return p
+}
+
+func (c *shapes) get(key string) (*shape, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	s, ok := c.m[key]
+	return s, ok
 }
 
 // keep keeps s under key.
