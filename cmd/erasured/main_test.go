@@ -290,9 +290,11 @@ func TestErasureFlags(t *testing.T) {
 	if _, err := newMain(nil, &bytes.Buffer{}, &bytes.Buffer{}, env(map[string]string{"ERASURED_ERASURE_SERVICES": "requests"})); err == nil {
 		t.Error("ERASURED_ERASURE_SERVICES=requests was accepted")
 	}
-	if m, err := newMain(nil, &bytes.Buffer{}, &bytes.Buffer{}, env(map[string]string{"ERASURED_VACUUM_INTERVAL": "30s"})); err != nil || m.vacuumInterval != 30*time.Second {
-		t.Errorf("ERASURED_VACUUM_INTERVAL=30s: %v", err)
+	m, err := newMain(nil, &bytes.Buffer{}, &bytes.Buffer{}, env(map[string]string{"ERASURED_VACUUM_INTERVAL": "30s"}))
+	if err != nil || m.vacuumInterval != 30*time.Second {
+		t.Fatalf("ERASURED_VACUUM_INTERVAL=30s: %v", err)
 	}
+	m.Close()
 }
 
 // TestBuildInfoMetric: /metrics says which build serves, as erasured version does.

@@ -41,6 +41,7 @@ type Main struct {
 	webhookWorkers  int
 	stdout          io.Writer
 	log             *slog.Logger
+	logOut          *logWriter
 
 	db       *storage.DB
 	srv      *resources.Server
@@ -54,7 +55,7 @@ type Main struct {
 }
 
 func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string) (*Main, error) {
-	m := &Main{stdout: stdout, log: slog.New(slog.NewJSONHandler(stderr, nil))}
+	m := &Main{stdout: stdout}
 	f := newFlags("serve", getenv)
 	f.StringVar(&m.addr, "addr", ":8080", "address to listen on")
 	f.fromEnv("addr", "ERASURED_ADDR")
@@ -132,6 +133,8 @@ func newMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 		return nil, errors.New("--rate-limit and --rate-burst must not be negative")
 	}
 	m.databaseURL = *dbURL
+	m.logOut = newLogWriter(stderr)
+	m.log = slog.New(slog.NewJSONHandler(m.logOut, nil))
 	return m, nil
 }
 
@@ -256,9 +259,10 @@ func (m *Main) Addr() string { return m.listener.Addr().String() }
 
 // Close stops accepting connections, lets in-flight requests finish within the
 // shutdown timeout, then stops the background workers and waits for them, and closes
-// the database. The workers stop only once the server has drained, so they go on
-// carrying out work while the last requests are answered, and everything that uses the
-// database has returned before it closes. Closing twice is harmless.
+// the database, and last writes out the log lines still queued. The workers stop only
+// once the server has drained, so they go on carrying out work while the last requests
+// are answered, and everything that uses the database has returned before it closes.
+// Closing twice is harmless.
 func (m *Main) Close() error {
 	var errs []error
 	if m.server != nil {
@@ -280,6 +284,7 @@ func (m *Main) Close() error {
 		errs = append(errs, m.db.Close())
 		m.db = nil
 	}
+	m.logOut.Close()
 	return errors.Join(errs...)
 }
 
