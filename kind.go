@@ -40,18 +40,19 @@ type String struct{ Min, Max int }
 
 // Decode reads a JSON string.
 func (k String) Decode(raw json.RawMessage) (any, error) {
-	s, err := jsonString(raw, k.want())
+	s, err := jsonString(raw, k.want)
 	if err != nil {
 		return nil, err
 	}
 	return s, k.Check(s)
 }
 
-// jsonString reads a JSON string, or fails with want.
-func jsonString(raw json.RawMessage, want error) (string, error) {
+// jsonString reads a JSON string, or fails with want's error, which is only written
+// then: most values are good, and formatting the message took as long as the reading.
+func jsonString(raw json.RawMessage, want func() error) (string, error) {
 	var s string
 	if json.Unmarshal(raw, &s) != nil {
-		return "", want
+		return "", want()
 	}
 	return s, nil
 }
@@ -87,7 +88,7 @@ type Enum []string
 
 // Decode reads a JSON string.
 func (k Enum) Decode(raw json.RawMessage) (any, error) {
-	s, err := jsonString(raw, k.want())
+	s, err := jsonString(raw, k.want)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +111,7 @@ type UUID struct{}
 
 // Decode reads a JSON string.
 func (k UUID) Decode(raw json.RawMessage) (any, error) {
-	s, err := jsonString(raw, k.want())
+	s, err := jsonString(raw, k.want)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +150,7 @@ type Timestamp struct{}
 
 // Decode reads a JSON string.
 func (k Timestamp) Decode(raw json.RawMessage) (any, error) {
-	s, err := jsonString(raw, k.want())
+	s, err := jsonString(raw, k.want)
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ type registryName struct{}
 var errRegistryName = errors.New(`must be 1 to 100 of the characters a-z, 0-9, "_", "." and "-"`)
 
 func (k registryName) Decode(raw json.RawMessage) (any, error) {
-	s, err := jsonString(raw, errRegistryName)
+	s, err := jsonString(raw, func() error { return errRegistryName })
 	if err != nil {
 		return nil, err
 	}

@@ -89,7 +89,7 @@ type webhookURL struct{}
 var errWebhookURL = errors.New("must be an absolute https URL with a host, without credentials or a fragment, of at most 2048 bytes")
 
 func (k webhookURL) Decode(raw json.RawMessage) (any, error) {
-	s, err := jsonString(raw, errWebhookURL)
+	s, err := jsonString(raw, func() error { return errWebhookURL })
 	if err != nil {
 		return nil, err
 	}
