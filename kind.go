@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // Kind is the type of an attribute's values, with the rules every value of it obeys on
@@ -51,7 +53,7 @@ func (k String) Decode(raw json.RawMessage) (any, error) {
 // then: most values are good, and formatting the message took as long as the reading.
 func jsonString(raw json.RawMessage, want func() error) (string, error) {
 	var s string
-	if json.Unmarshal(raw, &s) != nil {
+	if jsonv2.Unmarshal(raw, &s) != nil {
 		return "", want()
 	}
 	return s, nil

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 )
 
@@ -71,7 +72,7 @@ func DecodeObject(body []byte) (map[string]json.RawMessage, error) {
 		return nil, err
 	}
 	var members map[string]json.RawMessage
-	if err := json.Unmarshal(body, &members); err != nil || members == nil {
+	if err := jsonv2.Unmarshal(body, &members); err != nil || members == nil {
 		return nil, BodyError("", "the request body must be a JSON object")
 	}
 	return members, nil
@@ -96,7 +97,7 @@ func DecodeResource(body []byte) (*Resource, error) {
 		return nil, err
 	}
 	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil || top == nil {
+	if err := jsonv2.Unmarshal(body, &top); err != nil || top == nil {
 		return nil, BodyError("", "the request body must be a JSON:API document (a JSON object)")
 	}
 	for k := range top {
@@ -109,7 +110,7 @@ func DecodeResource(body []byte) (*Resource, error) {
 		return nil, BodyError("/data", "the document must have primary data: a resource object")
 	}
 	var data map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &data); err != nil || data == nil {
+	if err := jsonv2.Unmarshal(raw, &data); err != nil || data == nil {
 		return nil, BodyError("/data", "data must be a single resource object")
 	}
 	in := &Resource{Other: map[string]json.RawMessage{}}
@@ -117,15 +118,15 @@ func DecodeResource(body []byte) (*Resource, error) {
 	for k, v := range data {
 		switch k {
 		case "type":
-			if err := json.Unmarshal(v, &typ); err != nil || typ == nil {
+			if err := jsonv2.Unmarshal(v, &typ); err != nil || typ == nil {
 				return nil, BodyError("/data/type", "type must be a string")
 			}
 		case "id":
-			if err := json.Unmarshal(v, &in.ID); err != nil || in.ID == nil {
+			if err := jsonv2.Unmarshal(v, &in.ID); err != nil || in.ID == nil {
 				return nil, BodyError("/data/id", "id must be a string")
 			}
 		case "attributes":
-			if err := json.Unmarshal(v, &in.Attributes); err != nil || in.Attributes == nil {
+			if err := jsonv2.Unmarshal(v, &in.Attributes); err != nil || in.Attributes == nil {
 				return nil, BodyError("/data/attributes", "attributes must be an object")
 			}
 		case "relationships", "meta", "links", "lid":
