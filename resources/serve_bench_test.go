@@ -15,7 +15,7 @@ import (
 
 // BenchmarkServe is the server's own cost per request, logs, metrics, auth and all,
 // without the network: the requests that bench/run.sh finds furthest from its
-// reference server, one at a time, on each store.
+// reference server and from pgbench, one at a time, on each store.
 //
 //	go test ./resources -run '^$' -bench Serve -benchmem
 func BenchmarkServe(b *testing.B) {
@@ -33,18 +33,28 @@ func BenchmarkServe(b *testing.B) {
 			}
 			// As erasured serve runs it: keys cached for 10 s.
 			h := resources.New(resources.Config{KeyCacheTTL: 10 * time.Second}, db, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-			for _, c := range []struct{ name, path string }{
-				{"get", "/v2/personal-data/erasure-requests/" + id},
-				{"filtered", "/v2/personal-data/erasure-requests?filter=eq(resource_type,account):eq(resource_id,p-c)"},
+			for _, c := range []struct {
+				name, method, path, body string
+				status                   int
+			}{
+				{"get", http.MethodGet, "/v2/personal-data/erasure-requests/" + id, "", http.StatusOK},
+				{"filtered", http.MethodGet, "/v2/personal-data/erasure-requests?filter=eq(resource_type,account):eq(resource_id,p-c)", "", http.StatusOK},
+				// As bench/run.sh sends it.
+				{"post", http.MethodPost, "/v2/personal-data/erasure-requests",
+					`{"data":{"type":"erasure_request","attributes":{"resource_type":"account","resource_id":"bench-post","reason":"load test"}}}`,
+					http.StatusCreated},
 			} {
 				b.Run(c.name, func(b *testing.B) {
 					for b.Loop() {
-						req := httptest.NewRequest(http.MethodGet, c.path, nil)
+						req := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
 						req.Header.Set("Authorization", "Bearer "+token)
+						if c.body != "" {
+							req.Header.Set("Content-Type", "application/vnd.api+json")
+						}
 						w := httptest.NewRecorder()
 						h.ServeHTTP(w, req)
-						if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"data"`) {
-							b.Fatalf("%s: %d %s", c.path, w.Code, w.Body)
+						if w.Code != c.status || !strings.Contains(w.Body.String(), `"data"`) {
+							b.Fatalf("%s %s: %d %s", c.method, c.path, w.Code, w.Body)
 						}
 					}
 				})
