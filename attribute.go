@@ -139,6 +139,8 @@ type Type[T any] struct {
 	fields  []Field[T]
 	byName  map[string]*Field[T]
 	filters []filters.Attribute
+	// fieldNames is FieldNames, which every request that reads fields[T] consults.
+	fieldNames []string
 }
 
 // NewType declares a type. id reads a record's id; its Column and Kind say how storage
@@ -176,6 +178,7 @@ func NewType[T any](name string, id Field[T], fields []Field[T], defaultSort []S
 			panic(fmt.Sprintf("%s sorts by default on %q, which is not sortable", name, s.Attribute))
 		}
 	}
+	t.fieldNames = slices.Clip(append(t.Named(Read), relationships...))
 	return t
 }
 
@@ -229,7 +232,7 @@ func (t *Type[T]) Named(access Access) []string {
 
 // FieldNames returns what fields[T] may name: the readable attributes, then the
 // relationships.
-func (t *Type[T]) FieldNames() []string { return append(t.Named(Read), t.Relationships...) }
+func (t *Type[T]) FieldNames() []string { return t.fieldNames }
 
 // Read yields the readable attributes of r, in order, each as the Go value its JSON
 // representation encodes (nil pointers and maps are null, times are in UTC) or, for an

@@ -52,9 +52,10 @@ func BenchmarkListDocument(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			r := httptest.NewRequest(http.MethodGet, c.url, nil)
 			erasures := s.erasureRequests()
+			erasures.prepare()
 			b.ReportAllocs()
 			for b.Loop() {
-				q, sh, err := erasures.query(r, append([]string{"filter", "sort"}, pageParams...)...)
+				q, sh, err := erasures.query(r, erasures.listParams)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/gorilla/mux"
 
@@ -51,6 +52,10 @@ type collection[T any] struct {
 	elasticPath bool
 	// related is the type's relationship, if it has one.
 	related *relation[T]
+
+	// The query parameters that the answers of a resource and of a list take: set by
+	// prepare, so that no request builds them again.
+	params, listParams []string
 }
 
 // relation is a relationship of a resource type: linked from every resource, and its
@@ -69,6 +74,7 @@ var pageParams = []string{"page[offset]", "page[limit]", "page[size]", "page[aft
 
 // register routes c's operations.
 func register[T any](s *Server, c *collection[T]) {
+	c.prepare()
 	one := c.path + "/{" + c.param + "}"
 	route := s.jsonapiRoute
 	if c.elasticPath {
@@ -89,6 +95,16 @@ func register[T any](s *Server, c *collection[T]) {
 	if c.remove != nil || c.destroy != nil {
 		route(one, func(w http.ResponseWriter, r *http.Request) error { return c.deleteOne(s, w, r) }, http.MethodDelete)
 	}
+}
+
+// prepare sets what c's requests share: the query parameters of its answers.
+func (c *collection[T]) prepare() {
+	c.params = []string{"fields[" + c.typ.Name + "]"}
+	if c.related != nil {
+		c.params = append(c.params, "include", "fields["+c.related.typ+"]")
+	}
+	c.params = slices.Clip(c.params)
+	c.listParams = append(append(c.params, "filter", "sort"), pageParams...)
 }
 
 // pathID returns the id of typ that route variable param of r holds. An id that no record
@@ -121,14 +137,10 @@ type shape struct {
 	include map[string]bool
 }
 
-// query reads r's query string for a response of c: fields[T], include and the related
-// type's fields when c has a relationship, and extra. Anything else is a 400.
-func (c *collection[T]) query(r *http.Request, extra ...string) (jsonapi.Query, shape, error) {
+// query reads r's query string for a response of c, which takes the parameters allowed
+// (c.params or c.listParams). Anything else is a 400.
+func (c *collection[T]) query(r *http.Request, allowed []string) (jsonapi.Query, shape, error) {
 	var sh shape
-	allowed := append([]string{"fields[" + c.typ.Name + "]"}, extra...)
-	if c.related != nil {
-		allowed = append(allowed, "include", "fields["+c.related.typ+"]")
-	}
 	q, err := query(r, allowed...)
 	if err != nil {
 		return q, sh, err
@@ -210,7 +222,7 @@ func (c *collection[T]) listAll(s *Server, w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	q, sh, err := c.query(r, append([]string{"filter", "sort"}, pageParams...)...)
+	q, sh, err := c.query(r, c.listParams)
 	if err != nil {
 		return err
 	}
@@ -280,7 +292,7 @@ func (c *collection[T]) getOne(s *Server, w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	_, sh, err := c.query(r)
+	_, sh, err := c.query(r, c.params)
 	if err != nil {
 		return err
 	}
@@ -317,7 +329,7 @@ func (c *collection[T]) receive(s *Server, r *http.Request, scope string) (*eras
 	if err != nil {
 		return nil, shape{}, nil, nil, err
 	}
-	_, sh, err := c.query(r)
+	_, sh, err := c.query(r, c.params)
 	if err != nil {
 		return nil, sh, nil, nil, err
 	}
