@@ -49,6 +49,17 @@ func ParseQuery(raw string) (Query, error) {
 
 // Check refuses any parameter outside allowed, and any given more than once.
 func (q Query) Check(allowed ...string) error {
+	for k, v := range q.Values {
+		if len(v) > 1 || !slices.Contains(allowed, k) {
+			return q.refuse(allowed)
+		}
+	}
+	return nil
+}
+
+// refuse is the error of Check, for the first parameter in sorted order that it
+// refuses, so that one query string always gets one answer.
+func (q Query) refuse(allowed []string) error {
 	for _, k := range slices.Sorted(maps.Keys(q.Values)) {
 		if !slices.Contains(allowed, k) {
 			if strings.HasPrefix(k, "page[") {
@@ -95,6 +106,9 @@ func (q Query) Sort(sortable []string) ([]SortField, error) {
 // Fields reads fields[typ] against the type's fields (attributes and relationships); nil
 // (every field) without it.
 func (q Query) Fields(typ string, fields []string) (Fieldset, error) {
+	if len(q.Values) == 0 {
+		return nil, nil
+	}
 	key := "fields[" + typ + "]"
 	raw, ok := q.Values[key]
 	if !ok {
