@@ -23,7 +23,10 @@ func TestAppendValueAsEncodingJSON(t *testing.T) {
 		nil, "", text, &text, none, at, &at, (*time.Time)(nil), time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 		[]string{}, []string{"a", text}, []string(nil), status("IN_PROGRESS"),
 		json.RawMessage(`{"kept":[1, 2]}`), map[string]any{"b": json.Number("12345678901234567890"), "a": []any{true, nil}},
-		[]struct{ A string }{}, []struct{ A string }{{"x"}}, 0.1, 1e21, struct {
+		[]struct{ A string }{}, []struct{ A string }{{"x"}}, 0.1, 1e21, true, false, 0, -42, int64(1 << 62),
+		map[string]any{}, map[string]any(nil), map[string]any{"total": 10000, "estimated": true, "z": nil, "a": &text, "m": map[string]any{"k": "v"}},
+		map[string]any{"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6, "g": 7, "h": 8, "i": 9, "j": []string{"more than the stack holds"}},
+		struct {
 			Name string `json:"name"`
 		}{"<n>"},
 		// Pointers to all of these, as erasured.Type.Read yields the values held in fields.
