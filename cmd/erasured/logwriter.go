@@ -3,103 +3,91 @@ package main
 import (
 	"io"
 	"sync"
+	"time"
 )
 
-// maxLogBacklog is how many bytes of log lines may wait for the writer; past it, a
-// request that logs waits its turn, so that a stalled stderr slows the server instead
-// of growing its memory.
-const maxLogBacklog = 1 << 20
+const (
+	// logDelay is the longest a log line waits to be written.
+	logDelay = 100 * time.Millisecond
+	// logBatch is how many bytes of lines make a write at once: a server logging
+	// faster than that per logDelay writes as it goes, and never holds much more.
+	logBatch = 64 << 10
+)
 
-// logWriter writes log lines to out from one goroutine of its own. A server under load
-// logs a line per request; written one by one, each costs a system call, and since
-// slog's handler holds its lock while it writes, every request that ends meanwhile
-// waits for that call. Here a line is appended to a buffer, and the goroutine writes
-// what has gathered since its last write: one line when the server is quiet, as soon
-// as it is logged, many in one call when it is busy. Close writes what is left. Only a
-// crash of the whole process (not a panic in a request, which is recovered) can lose
-// lines, and only those logged in the moment before it.
+// logWriter gathers log lines and writes them to out in batches: the lines of up to
+// logDelay, or logBatch bytes of them, in one write. A server under load logs a line
+// per request; written one by one, each costs a system call, and slog's handler holds
+// its lock meanwhile, so every request that ends then waits for it. Waking a goroutine
+// per line to write it costs about as much, so a timer does it, armed by the first line
+// after a write: an idle server is never woken. Close writes what is left. Only a crash
+// of the whole process (not a panic in a request, which is recovered) can lose lines:
+// those of its last logDelay.
 type logWriter struct {
-	out  io.Writer
-	mu   sync.Mutex
-	room sync.Cond // signalled when the writer takes the buffer
-	buf  []byte
-	// closed is set by Close; from then on lines are written at once.
-	closed bool
-	wake   chan struct{}
-	done   chan struct{}
+	// out is taken before mu by whoever writes, so batches go out in the order their
+	// lines came, one at a time.
+	outMu sync.Mutex
+	out   io.Writer
+	spare []byte // the buffer of the last write, for the next lines; under outMu
+
+	mu     sync.Mutex
+	buf    []byte
+	timer  *time.Timer
+	armed  bool // the timer will write buf
+	closed bool // Close has run: lines are written at once
 }
 
 func newLogWriter(out io.Writer) *logWriter {
-	w := &logWriter{out: out, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	w.room.L = &w.mu
-	go w.run()
+	w := &logWriter{out: out}
+	w.timer = time.AfterFunc(time.Hour, w.flush)
+	w.timer.Stop()
 	return w
 }
 
-// Write queues p, whole, for the goroutine. Until Close it never fails: what the
-// goroutine cannot write has nowhere else to go.
+// Write takes p, whole, to be written within logDelay. Until Close it never fails: what
+// cannot be written to out has nowhere else to go.
 func (w *logWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	for len(w.buf) >= maxLogBacklog && !w.closed {
-		w.room.Wait()
-	}
 	if w.closed {
-		// After the goroutine's last write, so that lines stay in order and out has
-		// one writer at a time.
 		w.mu.Unlock()
-		<-w.done
-		w.mu.Lock()
+		w.outMu.Lock()
+		defer w.outMu.Unlock()
 		return w.out.Write(p)
 	}
 	w.buf = append(w.buf, p...)
-	select {
-	case w.wake <- struct{}{}:
-	default:
+	full := len(w.buf) >= logBatch
+	if !full && !w.armed {
+		w.armed = true
+		w.timer.Reset(logDelay)
+	}
+	w.mu.Unlock()
+	if full {
+		w.flush()
 	}
 	return len(p), nil
 }
 
-func (w *logWriter) run() {
-	defer close(w.done)
-	var spare []byte
-	for range w.wake {
-		w.mu.Lock()
-		b := w.buf
-		w.buf = spare[:0]
-		closed := w.closed
-		w.room.Broadcast()
-		w.mu.Unlock()
-		if len(b) > 0 {
-			_, _ = w.out.Write(b)
-		}
-		if closed {
-			return
-		}
-		// A burst may leave a buffer as large as the backlog; keep only a modest one.
-		if cap(b) <= 64<<10 {
-			spare = b
-		} else {
-			spare = nil
-		}
+// flush writes the lines gathered so far.
+func (w *logWriter) flush() {
+	w.outMu.Lock()
+	defer w.outMu.Unlock()
+	w.mu.Lock()
+	b := w.buf
+	w.buf, w.armed = w.spare[:0], false
+	w.mu.Unlock()
+	if len(b) > 0 {
+		_, _ = w.out.Write(b)
+	}
+	if cap(b) <= 2*logBatch {
+		w.spare = b
 	}
 }
 
-// Close writes every line queued and stops the goroutine; lines logged after it are
-// written at once. Closing twice is harmless.
+// Close writes every line gathered; lines written after it go out at once. Closing
+// twice is harmless.
 func (w *logWriter) Close() {
 	w.mu.Lock()
-	if w.closed {
-		w.mu.Unlock()
-		return
-	}
 	w.closed = true
-	w.room.Broadcast()
+	w.timer.Stop()
 	w.mu.Unlock()
-	// A wake-up already queued does as well: the goroutine sees closed when it takes it.
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-	<-w.done
+	w.flush()
 }

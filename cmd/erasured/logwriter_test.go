@@ -40,7 +40,7 @@ func TestLogWriterKeepsEveryLineWholeAndInOrder(t *testing.T) {
 	t.Parallel()
 	out := &batches{}
 	w := newLogWriter(out)
-	const writers, lines = 8, 500
+	const writers, lines = 8, 2000
 	var wg sync.WaitGroup
 	for g := range writers {
 		wg.Go(func() {
@@ -66,6 +66,20 @@ func TestLogWriterKeepsEveryLineWholeAndInOrder(t *testing.T) {
 	if len(got) != writers*lines {
 		t.Errorf("%d lines written, %d came out", writers*lines, len(got))
 	}
+	// 8 writers' 2,000 lines are about 3 batches' worth: they went out in a few writes.
+	if len(out.writes) > 20 {
+		t.Errorf("%d lines took %d writes", writers*lines, len(out.writes))
+	}
+}
+
+// A line of a quiet server goes out on its own, without Close.
+func TestLogWriterWritesALoneLine(t *testing.T) {
+	t.Parallel()
+	out := &batches{got: make(chan struct{}, 1)}
+	w := newLogWriter(out)
+	defer w.Close()
+	fmt.Fprintln(w, "alone")
+	<-out.got
 }
 
 func TestLogWriterAfterClose(t *testing.T) {
@@ -81,7 +95,7 @@ func TestLogWriterAfterClose(t *testing.T) {
 	}
 }
 
-// While out is stuck, lines pile up only to maxLogBacklog: then writers wait, and once
+// While out is stuck, lines pile up only to a batch: then the writer waits, and once
 // out moves again nothing was lost.
 func TestLogWriterBacklogIsBounded(t *testing.T) {
 	t.Parallel()
@@ -89,8 +103,9 @@ func TestLogWriterBacklogIsBounded(t *testing.T) {
 	w := newLogWriter(out)
 	line := strings.Repeat("x", 1023) + "\n"
 	fmt.Fprint(w, line)
-	<-out.got // the goroutine holds the first line and is stuck in out
-	const n = 3 * maxLogBacklog / 1024
+	go w.flush()
+	<-out.got // that first line is stuck in out
+	const n = 3 * logBatch / 1024
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -98,11 +113,11 @@ func TestLogWriterBacklogIsBounded(t *testing.T) {
 			fmt.Fprint(w, line)
 		}
 	}()
-	// Wait until the backlog is full: from then on the writer above is held up.
+	// Wait until a batch has gathered: from then on the writer above is held up.
 	for full := false; !full; {
 		runtime.Gosched()
 		w.mu.Lock()
-		full = len(w.buf) >= maxLogBacklog
+		full = len(w.buf) >= logBatch
 		w.mu.Unlock()
 	}
 	out.got = nil
@@ -110,8 +125,8 @@ func TestLogWriterBacklogIsBounded(t *testing.T) {
 	<-done
 	w.Close()
 	for i, b := range out.writes {
-		if len(b) > maxLogBacklog+len(line) {
-			t.Errorf("write %d held %d bytes, past the backlog of %d", i, len(b), maxLogBacklog)
+		if len(b) > logBatch+len(line) {
+			t.Errorf("write %d held %d bytes, past a batch of %d", i, len(b), logBatch)
 		}
 	}
 	if got, want := len(out.text()), (n+1)*len(line); got != want {
