@@ -106,11 +106,13 @@ var ErasureRequests = NewType("erasure_request",
 			func(r *ErasureRequest) *string { return &r.ResourceID }),
 		Ref(Attribute{Name: "reason", Column: "reason", Kind: String{Max: 1000}, Nullable: true, Access: Read | Create},
 			func(r *ErasureRequest) **string { return &r.Reason }),
-		Getter(Attribute{Name: "status", Column: "status", Kind: statuses, Access: Read | Patch | Sortable,
+		// The view's two attributes are held in the table of views: read as pointers into
+		// it, they cost no allocation.
+		Held(Attribute{Name: "status", Column: "status", Kind: statuses, Access: Read | Patch | Sortable,
 			Filter: FilterExact, FilterKind: append(append(Enum{}, statuses...), ViewCreated, ViewInProgress, ViewSuccess, ViewFailure, ViewCancelled)},
-			func(r *ErasureRequest) any { status, _ := r.View(); return status }),
-		Getter(Attribute{Name: "status_description", Kind: String{}, Access: Read},
-			func(r *ErasureRequest) any { _, description := r.View(); return description }),
+			func(r *ErasureRequest) *string { return &r.view().status }),
+		Held(Attribute{Name: "status_description", Kind: String{}, Access: Read},
+			func(r *ErasureRequest) *string { return &r.view().description }),
 		Held(Attribute{Name: "initiator", Column: "initiator", Kind: Object{}, Access: Read},
 			func(r *ErasureRequest) *Initiator { return &r.Initiator }),
 		Held(Attribute{Name: "services_erased", Column: "services_erased", Kind: servicesKind, Access: Read | Patch},
@@ -126,12 +128,14 @@ var ErasureRequests = NewType("erasure_request",
 			func(r *ErasureRequest) **time.Time { return &r.CompletedAt }),
 		Held(Attribute{Name: "due_at", Column: "due_at", Kind: Timestamp{}, Access: Read | Patch | Sortable, Filter: FilterOrdered},
 			func(r *ErasureRequest) *time.Time { return &r.DueAt }),
-		Getter(Attribute{Name: "services_required", Column: "services_required", Kind: servicesKind, Access: Read},
-			func(r *ErasureRequest) any {
+		// A request filed before services_required was recorded has none (nil): it reads
+		// as the empty list.
+		Held(Attribute{Name: "services_required", Column: "services_required", Kind: servicesKind, Access: Read},
+			func(r *ErasureRequest) *[]string {
 				if r.ServicesRequired == nil {
-					return []string{}
+					return &[]string{}
 				}
-				return r.ServicesRequired
+				return &r.ServicesRequired
 			}),
 		Held(Attribute{Name: "extension_reason", Column: "extension_reason", Kind: String{Min: 1, Max: maxExtensionReason},
 			Nullable: true, Access: Read | Patch},
@@ -147,20 +151,37 @@ var ErasureRequests = NewType("erasure_request",
 	[]Sort{{Attribute: "created_at"}},
 	"events")
 
-// View returns the Elastic Path status and status_description of the request.
-func (r *ErasureRequest) View() (status, description string) {
+// view is a status and status_description of the Elastic Path view.
+type view struct{ status, description string }
+
+// views are the views a request can have.
+var views = [...]view{
+	{ViewCreated, "The erasure request successfully created"},
+	{ViewInProgress, "The erasure request is being processed"},
+	{ViewCancelled, "The erasure request was cancelled before it completed"},
+	{ViewSuccess, "The erasure request is successfully processed"},
+	{ViewFailure, "There was an error processing your request, you can retry it or report it using the id"},
+}
+
+func (r *ErasureRequest) view() *view {
 	switch {
 	case r.Status == StatusPending:
-		return ViewCreated, "The erasure request successfully created"
+		return &views[0]
 	case r.Status == StatusInProgress:
-		return ViewInProgress, "The erasure request is being processed"
+		return &views[1]
 	case r.Status == StatusCancelled:
-		return ViewCancelled, "The erasure request was cancelled before it completed"
+		return &views[2]
 	case len(r.PartialFailures) == 0:
-		return ViewSuccess, "The erasure request is successfully processed"
+		return &views[3]
 	default:
-		return ViewFailure, "There was an error processing your request, you can retry it or report it using the id"
+		return &views[4]
 	}
+}
+
+// View returns the Elastic Path status and status_description of the request.
+func (r *ErasureRequest) View() (status, description string) {
+	v := r.view()
+	return v.status, v.description
 }
 
 // NewErasureRequest returns the erasure request that key files with in, the values

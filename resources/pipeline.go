@@ -122,10 +122,15 @@ func pathID[T any](r *http.Request, param string, typ *erasured.Type[T]) (string
 // It is empty for the resources of a collection that serves none one by one (deliveries
 // are read through their webhook, as events are through their erasure request).
 func (c *collection[T]) url(s *Server, r *http.Request, id string) string {
+	return c.urlUnder(s.baseURL(r), id)
+}
+
+// urlUnder is url for the base URL base, which a list computes once for its page.
+func (c *collection[T]) urlUnder(base, id string) string {
 	if c.get == nil {
 		return ""
 	}
-	return s.baseURL(r) + c.path + "/" + url.PathEscape(id)
+	return base + c.path + "/" + url.PathEscape(id)
 }
 
 // shape is what a query string asks of a response that holds resources of a collection.
@@ -190,13 +195,11 @@ func (c *collection[T]) nodes(s *Server, r *http.Request, storeID string, items 
 		}
 	}
 	data = make([]*jsonapi.Object, len(items))
+	base := s.baseURL(r)
 	for i, item := range items {
 		id := c.typ.IDOf(item)
 		// A resource that cannot be read on its own (a log entry) has no links.self.
-		self := ""
-		if c.get != nil {
-			self = c.url(s, r, id)
-		}
+		self := c.urlUnder(base, id)
 		n := jsonapi.NewObject(c.typ.Name, id, c.typ.Read(item), sh.fields, self)
 		if rel := c.related; rel != nil {
 			r := jsonapi.Relationship{Name: rel.name, Related: self + "/" + rel.name}
