@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -268,15 +269,35 @@ func appendTime(b []byte, t time.Time) []byte {
 	return append(b, '"')
 }
 
+// marshaler is an encoder with its buffer, for appendMarshaled.
+type marshaler struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+// marshalers recycles them: appendMarshaled runs for every value that has no form of its
+// own here (an erasure request's initiator, a page's meta), and a new pair for each was
+// an allocation apiece. A sync.Pool, as encoding/json keeps its own encoders.
+var marshalers = sync.Pool{New: func() any {
+	m := &marshaler{}
+	m.enc = json.NewEncoder(&m.buf)
+	m.enc.SetEscapeHTML(false)
+	return m
+}}
+
 // appendMarshaled writes v as encoding/json does, without escaping &, < and >.
 func appendMarshaled(b []byte, v any) ([]byte, error) {
-	buf := bytes.NewBuffer(b)
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	m := marshalers.Get().(*marshaler)
+	defer func() {
+		if m.buf.Cap() <= maxPooled {
+			marshalers.Put(m)
+		}
+	}()
+	m.buf.Reset()
+	if err := m.enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return append(b, bytes.TrimSuffix(m.buf.Bytes(), []byte("\n"))...), nil
 }
 
 // appendDocument writes d: the members JSON:API defines, in the order a reader expects
