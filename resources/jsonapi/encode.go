@@ -63,13 +63,13 @@ func (r *Object) appendTo(b []byte) ([]byte, error) {
 // appendAttributes writes r's attributes in its fieldset as members of an object
 // already open, and says whether it wrote any.
 func (r *Object) appendAttributes(b []byte) ([]byte, bool, error) {
-	// The loop's body is a closure: what it shares with this function lives on the heap,
-	// so it is one struct rather than three variables.
+	// The iterator is called, not ranged over: a range over a function whose body
+	// returns moves this function's results and parameters to the heap, and what the
+	// body shares with this function does too, so that is one struct.
 	m := members{b: b, fields: r.fields}
-	for name, v := range r.attributes {
-		if !m.add(name, v) {
-			return nil, false, m.err
-		}
+	r.attributes(m.add)
+	if m.err != nil {
+		return nil, false, m.err
 	}
 	return m.b, m.wrote, nil
 }
