@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 
 	"github.com/gorilla/mux"
 
@@ -99,12 +98,18 @@ func register[T any](s *Server, c *collection[T]) {
 
 // prepare sets what c's requests share: the query parameters of its answers.
 func (c *collection[T]) prepare() {
-	c.params = []string{"fields[" + c.typ.Name + "]"}
+	c.params = c.allowed()
+	c.listParams = c.allowed(append([]string{"filter", "sort"}, pageParams...)...)
+}
+
+// allowed lists the query parameters of an answer of c: fields[T], extra, and include
+// and the related type's fields when c has a relationship.
+func (c *collection[T]) allowed(extra ...string) []string {
+	allowed := append([]string{"fields[" + c.typ.Name + "]"}, extra...)
 	if c.related != nil {
-		c.params = append(c.params, "include", "fields["+c.related.typ+"]")
+		allowed = append(allowed, "include", "fields["+c.related.typ+"]")
 	}
-	c.params = slices.Clip(c.params)
-	c.listParams = append(append(c.params, "filter", "sort"), pageParams...)
+	return allowed
 }
 
 // pathID returns the id of typ that route variable param of r holds. An id that no record

@@ -206,8 +206,8 @@ func AppendValue(b []byte, v any) ([]byte, error) {
 
 // appendMembers writes m as encoding/json writes a map, its keys in order: the links and
 // meta of every document are such maps, and encoding/json sorted and reflected on them
-// at a cost of about half of writing a resource. Values of other types than these
-// maps' go through encoding/json still.
+// at a cost of about half of writing a resource. Values of a type that AppendValue
+// writes itself are written by it; the others by encoding/json, as before.
 func appendMembers(b []byte, m map[string]any) ([]byte, error) {
 	if m == nil {
 		return append(b, "null"...), nil
