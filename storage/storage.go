@@ -248,8 +248,18 @@ func (db *DB) getRow(ctx context.Context, q sqlx.QueryerContext, dest any, b sq.
 
 // getSQL is getRow for a query already built.
 func (db *DB) getSQL(ctx context.Context, q sqlx.QueryerContext, dest any, query string, args []any) error {
+	return db.one(ctx, q, query, args, func(stmt *sqlx.Stmt) error { return stmt.GetContext(ctx, dest, args...) })
+}
+
+// scanSQL is getSQL into the columns dest, in the order the query selects them.
+func (db *DB) scanSQL(ctx context.Context, q sqlx.QueryerContext, query string, args []any, dest ...any) error {
+	return db.one(ctx, q, query, args, func(stmt *sqlx.Stmt) error { return stmt.QueryRowxContext(ctx, args...).Scan(dest...) })
+}
+
+// one runs query, which yields one row, through read; no row is sql.ErrNoRows.
+func (db *DB) one(ctx context.Context, q sqlx.QueryerContext, query string, args []any, read func(*sqlx.Stmt) error) error {
 	db.observe(query, args)
-	err := db.run(ctx, q, query, func(stmt *sqlx.Stmt) error { return stmt.GetContext(ctx, dest, args...) })
+	err := db.run(ctx, q, query, read)
 	if errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
