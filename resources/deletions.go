@@ -116,7 +116,7 @@ func writeDeletionXML(_ *Server, w http.ResponseWriter, _ *http.Request, d *eras
 
 func (s *Server) writeDeletionJSONAPI(w http.ResponseWriter, r *http.Request, d *erasured.Deletion, fields jsonapi.Fieldset) error {
 	node := jsonapi.NewObject(erasured.Deletions.Name, erasured.Deletions.IDOf(d), erasured.Deletions.Read(d), fields, s.deletionURL(r, d.ID))
-	return s.write(w, r, http.StatusOK, &jsonapi.Document{Data: node, Links: jsonapi.Links(s.baseURL(r), s.selfURL(r))})
+	return s.write(w, r, http.StatusOK, &jsonapi.Document{Data: node, Links: jsonapi.Links{Base: s.baseURL(r), Self: s.selfURL(r)}})
 }
 
 // xmlDeclaration opens every XML body. encoding/xml's own xml.Header ends with a newline

@@ -38,5 +38,5 @@ func (s *Server) listErasureEvents(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return s.write(w, r, http.StatusOK, &jsonapi.Document{Data: eventNodes(events, fields), Links: jsonapi.Links(s.baseURL(r), s.selfURL(r))})
+	return s.write(w, r, http.StatusOK, &jsonapi.Document{Data: eventNodes(events, fields), Links: jsonapi.Links{Base: s.baseURL(r), Self: s.selfURL(r)}})
 }

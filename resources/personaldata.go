@@ -113,5 +113,5 @@ func (s *Server) putLogsTTL(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) writeTTL(w http.ResponseWriter, r *http.Request, ttl *erasured.TimeToLive, fields jsonapi.Fieldset) error {
 	self := s.baseURL(r) + LogsTTLPath
 	node := jsonapi.NewObject(erasured.TimesToLive.Name, erasured.TimesToLive.IDOf(ttl), erasured.TimesToLive.Read(ttl), fields, self)
-	return s.write(w, r, http.StatusOK, &jsonapi.Document{Data: node, Links: jsonapi.Links(s.baseURL(r), self)})
+	return s.write(w, r, http.StatusOK, &jsonapi.Document{Data: node, Links: jsonapi.Links{Base: s.baseURL(r), Self: self}})
 }

@@ -281,16 +281,15 @@ func listDocument(base, path string, q jsonapi.Query, data []*jsonapi.Object, op
 	if p.Estimated {
 		results["estimated"] = true
 	}
-	links := jsonapi.Links(base, "")
-	doc := &jsonapi.Document{Data: data, Links: links, Meta: map[string]any{"results": results}}
+	doc := &jsonapi.Document{Data: data, Meta: map[string]any{"results": results}}
 	if opts.Cursor == nil {
 		l := opts.Page.Links(base+path, q.Values, p.Total)
-		links["self"], links["first"], links["last"], links["prev"], links["next"] = l.Self, l.First, l.Last, l.Prev, l.Next
+		doc.Links = jsonapi.Links{Base: base, Self: l.Self, First: l.First, Last: l.Last, Prev: l.Prev, Next: l.Next, Paged: true}
 		doc.Meta["page"] = opts.Page.Meta(p.Total)
 		return doc
 	}
 	l := opts.Cursor.Links(base+path, q.Values, p.First, p.Last, p.More)
-	links["self"], links["first"], links["prev"], links["next"] = l.Self, l.First, l.Prev, l.Next
+	doc.Links = jsonapi.Links{Base: base, Self: l.Self, First: l.First, Prev: l.Prev, Next: l.Next, Paged: true}
 	doc.Meta["page"] = opts.Cursor.Meta(p.More)
 	return doc
 }
@@ -322,7 +321,7 @@ func (c *collection[T]) writeOne(s *Server, w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	doc := &jsonapi.Document{Data: data[0], Links: jsonapi.Links(s.baseURL(r), self)}
+	doc := &jsonapi.Document{Data: data[0], Links: jsonapi.Links{Base: s.baseURL(r), Self: self}}
 	if included != nil {
 		doc.Included = included
 	}
@@ -442,7 +441,7 @@ func (c *collection[T]) deleteOne(s *Server, w http.ResponseWriter, r *http.Requ
 	}
 	w.Header().Set("Location", s.deletionURL(r, d.ID))
 	return s.write(w, r, http.StatusAccepted, &jsonapi.Document{
-		Links: jsonapi.Links(s.baseURL(r), s.selfURL(r)),
+		Links: jsonapi.Links{Base: s.baseURL(r), Self: s.selfURL(r)},
 		Meta:  map[string]any{"deletion_id": d.ID, "status": d.Status, "message": d.Message},
 	})
 }

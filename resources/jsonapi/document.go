@@ -15,17 +15,20 @@ type Document struct {
 	// Included is written when it is not nil, even empty.
 	Included []*Object
 	Meta     map[string]any
-	Links    map[string]any
+	Links    Links
 }
 
-// Links are the links every document has: self (when not empty) and describedby, the
-// OpenAPI document under base.
-func Links(base, self string) map[string]any {
-	links := map[string]any{"describedby": base + "/openapi.json"}
-	if self != "" {
-		links["self"] = self
-	}
-	return links
+// Links are a document's top-level links. Every document has describedby, the OpenAPI
+// document under Base; the others are left out when empty, but a page's prev and next,
+// which the pagination profiles want as null when there is no such page. A struct and
+// not a map: every answer has links, and a map of them was five allocations apiece.
+type Links struct {
+	// Base is the scheme, host and prefix of the server's URLs.
+	Base              string
+	Self, First, Last string
+	Prev, Next        *string
+	// Paged says that the document is a page: prev and next are written, null when nil.
+	Paged bool
 }
 
 // internal is what a client reads when a document cannot be written.

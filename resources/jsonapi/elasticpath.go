@@ -50,7 +50,7 @@ func appendElasticPath(b []byte, d *Document) ([]byte, error) {
 		empty = false
 	}
 	var err error
-	var links map[string]any
+	list := false
 	switch data := d.Data.(type) {
 	case *Object:
 		sep()
@@ -64,18 +64,7 @@ func appendElasticPath(b []byte, d *Document) ([]byte, error) {
 		if b, err = appendFlatObjects(b, data); err != nil {
 			return nil, err
 		}
-		// A list: its links, with current; a page's last is null where a cursor page
-		// has none.
-		links = make(map[string]any, len(d.Links)+1)
-		for k, v := range d.Links {
-			if k != "describedby" {
-				links[k] = v
-			}
-		}
-		links["current"] = d.Links["self"]
-		if _, paged := d.Meta["page"]; paged && links["last"] == nil {
-			links["last"] = nil
-		}
+		list = true
 	}
 	if len(d.Included) > 0 {
 		sep()
@@ -84,21 +73,23 @@ func appendElasticPath(b []byte, d *Document) ([]byte, error) {
 			return nil, err
 		}
 	}
-	for _, m := range []struct {
-		name string
-		v    any
-		set  bool
-	}{
-		{"meta", d.Meta, len(d.Meta) > 0},
-		{"links", links, len(links) > 0},
-		{"errors", epErrors(d.Errors), len(d.Errors) > 0},
-	} {
-		if !m.set {
-			continue
-		}
+	if len(d.Meta) > 0 {
 		sep()
-		b = append(b, `"`+m.name+`":`...)
-		if b, err = appendMarshaled(b, m.v); err != nil {
+		b = append(b, `"meta":`...)
+		if b, err = appendMarshaled(b, d.Meta); err != nil {
+			return nil, err
+		}
+	}
+	// A list's links, with current; a single resource's are not written.
+	if list {
+		sep()
+		b = append(b, `"links":`...)
+		b = d.Links.appendTo(b, true)
+	}
+	if len(d.Errors) > 0 {
+		sep()
+		b = append(b, `"errors":`...)
+		if b, err = appendMarshaled(b, epErrors(d.Errors)); err != nil {
 			return nil, err
 		}
 	}

@@ -318,30 +318,73 @@ func appendDocument(b []byte, d *Document) ([]byte, error) {
 			return nil, err
 		}
 	}
-	for _, m := range []struct {
-		name string
-		v    any
-		set  bool
-	}{
-		{"errors", d.Errors, len(d.Errors) > 0},
-		{"included", nil, d.Included != nil},
-		{"meta", d.Meta, len(d.Meta) > 0},
-		{"links", d.Links, len(d.Links) > 0},
-	} {
-		if !m.set {
-			continue
-		}
-		b = append(b, `,"`+m.name+`":`...)
-		if m.name == "included" {
-			b, err = appendObjects(b, d.Included)
-		} else {
-			b, err = AppendValue(b, m.v)
-		}
-		if err != nil {
+	if len(d.Errors) > 0 {
+		b = append(b, `,"errors":`...)
+		if b, err = appendMarshaled(b, d.Errors); err != nil {
 			return nil, err
 		}
 	}
+	if d.Included != nil {
+		b = append(b, `,"included":`...)
+		if b, err = appendObjects(b, d.Included); err != nil {
+			return nil, err
+		}
+	}
+	if len(d.Meta) > 0 {
+		b = append(b, `,"meta":`...)
+		if b, err = appendMembers(b, d.Meta); err != nil {
+			return nil, err
+		}
+	}
+	if d.Links.Base != "" {
+		b = append(b, `,"links":`...)
+		b = d.Links.appendTo(b, false)
+	}
 	return append(b, '}'), nil
+}
+
+// appendTo writes l, its names in order as encoding/json writes a map's. In Elastic
+// Path's representation (elasticPath), a page's links carry current, its self, in place
+// of describedby, and a page without a last link has last: null.
+func (l *Links) appendTo(b []byte, elasticPath bool) []byte {
+	if elasticPath {
+		b = append(b, `{"current":`...)
+		b = appendHref(b, l.Self)
+	} else {
+		// The OpenAPI document's URL, without building it: the base quoted, and the
+		// path, which needs no escaping, put inside its closing quote.
+		b = append(b, `{"describedby":`...)
+		b, _ = jsontext.AppendQuote(b, l.Base)
+		b = append(b[:len(b)-1], `/openapi.json"`...)
+	}
+	if l.First != "" {
+		b = append(b, `,"first":`...)
+		b = appendHref(b, l.First)
+	}
+	if l.Last != "" || elasticPath && l.Paged {
+		b = append(b, `,"last":`...)
+		b = appendHref(b, l.Last)
+	}
+	if l.Paged {
+		b = append(b, `,"next":`...)
+		b, _ = AppendValue(b, l.Next)
+		b = append(b, `,"prev":`...)
+		b, _ = AppendValue(b, l.Prev)
+	}
+	if l.Self != "" {
+		b = append(b, `,"self":`...)
+		b = appendHref(b, l.Self)
+	}
+	return append(b, '}')
+}
+
+// appendHref writes a link, or null for none.
+func appendHref(b []byte, href string) []byte {
+	if href == "" {
+		return append(b, "null"...)
+	}
+	b, _ = jsontext.AppendQuote(b, href)
+	return b
 }
 
 func appendObjects(b []byte, rs []*Object) ([]byte, error) {

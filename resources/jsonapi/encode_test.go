@@ -63,7 +63,7 @@ func TestWriteDocument(t *testing.T) {
 		},
 		Included: []*Object{},
 		Meta:     map[string]any{"page": map[string]int{"size": 2}},
-		Links:    Links("http://h", "http://h/t?a=<&>"),
+		Links:    Links{Base: "http://h", Self: "http://h/t?a=<&>"},
 	}
 	b, err := appendDocument(nil, doc)
 	if err != nil {

@@ -74,5 +74,5 @@ func (e *Error) Object() ErrorObject {
 // WriteError answers with e as a JSON:API error document, linked to the OpenAPI
 // document under base.
 func WriteError(w http.ResponseWriter, base string, e *Error) {
-	_ = Write(w, e.Status, &Document{Links: Links(base, ""), Errors: []ErrorObject{e.Object()}})
+	_ = Write(w, e.Status, &Document{Links: Links{Base: base}, Errors: []ErrorObject{e.Object()}})
 }
