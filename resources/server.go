@@ -150,10 +150,10 @@ func (s *Server) route(path string, h http.Handler, methods ...string) {
 	if len(methods) == 1 && methods[0] == http.MethodGet {
 		methods = append(methods, http.MethodHead)
 	}
-	s.router.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.router.MatcherFunc(pathMatcher(path)).Methods(methods...).HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		middleware.Routed(r, path)
 		h.ServeHTTP(w, r)
-	})).Methods(methods...)
+	})
 }
 
 // jsonapiRoute registers a JSON:API endpoint: negotiated, with JSON:API errors.
