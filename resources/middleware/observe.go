@@ -82,13 +82,19 @@ func Observe(next http.Handler, log *slog.Logger, m *Metrics, timeout time.Durat
 			id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", id)
-		info := &requestInfo{id: id, route: "unmatched"}
+		// One allocation for what Observe keeps of the request and of its answer.
+		seen := &struct {
+			info requestInfo
+			rec  statusRecorder
+		}{info: requestInfo{id: id, route: "unmatched"}, rec: statusRecorder{ResponseWriter: w}}
+		info, rec := &seen.info, &seen.rec
 		ctx := context.WithValue(r.Context(), requestInfoKey, info)
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		rec := &statusRecorder{ResponseWriter: w}
+		if r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
