@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"sync"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
+
+	"github.com/erasured/erasured"
 )
 
 // ErrUnreadable is what reading a row returns, wrapped, when a stored value cannot be
@@ -60,7 +64,11 @@ func (t *nullTimeColumn) Scan(src any) error {
 }
 
 // jsonColumn holds a JSON document: jsonb on PostgreSQL, TEXT on SQLite.
-type jsonColumn[T any] struct{ V T }
+type jsonColumn[T any] struct {
+	V T
+	// memo, when set, decodes through it.
+	memo *memo[T]
+}
 
 func (j *jsonColumn[T]) Scan(src any) error {
 	var b []byte
@@ -78,10 +86,69 @@ func (j *jsonColumn[T]) Scan(src any) error {
 	}
 	// encoding/json/v2's decoder: a page reads a few of these per row, and it decodes them
 	// in a fraction of the time and allocations of encoding/json's.
-	if err := jsonv2.Unmarshal(b, &j.V); err != nil {
+	var err error
+	if j.memo != nil {
+		err = j.memo.decode(b, &j.V)
+	} else {
+		err = jsonv2.Unmarshal(b, &j.V)
+	}
+	if err != nil {
 		return fmt.Errorf("%w: json column: %v", ErrUnreadable, err)
 	}
 	return nil
+}
+
+// memo remembers what JSON texts decoded to, for the columns whose few values recur row
+// after row: an erasure request's initiator is its API key's, the same on every request
+// the key filed, and its lists of services are the same few lists. Decoding them cost
+// more than the rest of reading a request by id. What a caller gets is a copy (clone),
+// so that no two callers share what either may change.
+type memo[T any] struct {
+	clone func(T) T
+	mu    sync.RWMutex
+	known map[string]T
+}
+
+// maxMemo bounds a memo: past it, it starts over.
+const maxMemo = 1024
+
+func newMemo[T any](clone func(T) T) *memo[T] {
+	return &memo[T]{clone: clone, known: make(map[string]T)}
+}
+
+func (m *memo[T]) decode(b []byte, out *T) error {
+	m.mu.RLock()
+	known, ok := m.known[string(b)]
+	m.mu.RUnlock()
+	if ok {
+		*out = m.clone(known)
+		return nil
+	}
+	if err := jsonv2.Unmarshal(b, out); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	if len(m.known) >= maxMemo {
+		clear(m.known)
+	}
+	m.known[string(b)] = m.clone(*out)
+	m.mu.Unlock()
+	return nil
+}
+
+// memos are a DB's memos of the erasure requests' JSON columns.
+type memos struct {
+	initiators *memo[erasured.Initiator]
+	services   *memo[[]string]
+	failures   *memo[[]erasured.PartialFailure]
+}
+
+func newMemos() memos {
+	return memos{
+		initiators: newMemo(func(v erasured.Initiator) erasured.Initiator { return v }),
+		services:   newMemo(slices.Clone[[]string]),
+		failures:   newMemo(slices.Clone[[]erasured.PartialFailure]),
+	}
 }
 
 func (j jsonColumn[T]) Value() (driver.Value, error) {

@@ -54,8 +54,11 @@ type erasureRow struct {
 }
 
 // fields are r's columns in the order of erasureColumns, for an explicit scan: reading
-// one request by id, sqlx's reflective scan cost more than the rest of the scan.
-func (r *erasureRow) fields() []any {
+// one request by id, sqlx's reflective scan cost more than the rest of the scan. Its
+// JSON columns decode through m.
+func (r *erasureRow) fields(m memos) []any {
+	r.ServicesErased.memo, r.PartialFailures.memo, r.Initiator.memo, r.ServicesRequired.memo =
+		m.services, m.failures, m.initiators, m.services
 	return []any{
 		&r.ID, &r.StoreID, &r.ResourceType, &r.ResourceID, &r.Reason, &r.Status,
 		&r.ServicesErased, &r.PartialFailures, &r.Initiator,
@@ -325,7 +328,7 @@ func (db *DB) erasureRequest(ctx context.Context, q sqlx.QueryerContext, storeID
 		return nil, err
 	}
 	var row erasureRow
-	err = db.scanSQL(ctx, q, query, []any{id, storeID}, row.fields()...)
+	err = db.scanSQL(ctx, q, query, []any{id, storeID}, row.fields(db.memos)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, erasured.Errorf(erasured.ENOTFOUND, "no erasure request %q", id)
 	}

@@ -46,6 +46,8 @@ type DB struct {
 	stmts statements
 	// shapes are the list queries built so far (see listSQL).
 	shapes shapes
+	// memos decode the JSON columns of requests read one by one.
+	memos memos
 }
 
 // Option configures a DB as Open makes it.
@@ -164,7 +166,7 @@ func newDB(db *sqlx.DB, d dialect) *DB {
 	if d == sqlite {
 		ph = sq.Question
 	}
-	return &DB{db: db, dialect: d, sb: sq.StatementBuilder.PlaceholderFormat(ph)}
+	return &DB{db: db, dialect: d, sb: sq.StatementBuilder.PlaceholderFormat(ph), memos: newMemos()}
 }
 
 // Close closes the pool.
