@@ -3,6 +3,8 @@ package erasured
 import (
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/erasured/erasured/filters"
 )
 
@@ -88,6 +90,23 @@ type Initiator struct {
 	Name    string `json:"access-token-name"`
 	StoreID string `json:"access-token-store-id"`
 	Type    string `json:"access-token-type"`
+}
+
+// AppendJSON writes i as encoding/json writes it, its strings quoted as the documents
+// quote every other: an initiator is on every erasure request a document carries, and
+// encoding/json's reflection was most of the cost of writing one.
+func (i *Initiator) AppendJSON(b []byte) []byte {
+	if i == nil {
+		return append(b, "null"...)
+	}
+	for _, m := range [...]struct{ name, v string }{
+		{`{"access-token-email":`, i.Email}, {`,"access-token-id":`, i.ID}, {`,"access-token-name":`, i.Name},
+		{`,"access-token-store-id":`, i.StoreID}, {`,"access-token-type":`, i.Type},
+	} {
+		b = append(b, m.name...)
+		b, _ = jsontext.AppendQuote(b, m.v)
+	}
+	return append(b, '}')
 }
 
 // ErasureRequests declares the erasure_request type. A client creates one with

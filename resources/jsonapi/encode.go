@@ -139,10 +139,15 @@ func (rel Relationship) appendTo(b []byte) []byte {
 	return append(b, '}')
 }
 
+// An Appender writes itself as JSON, as encoding/json would but for the quoting of its
+// strings, which is AppendValue's.
+type Appender interface{ AppendJSON(b []byte) []byte }
+
 // AppendValue writes v, a value of an attribute or a pointer to one (erasured.Type.Read),
 // as JSON: nil pointers, maps and slices as null, times in RFC 3339 as they are (in UTC),
-// text as text; what has no form of its own here, as encoding/json writes it, without
-// escaping &, < and >. The documents and the export write every value with it.
+// text as text, an Appender as it writes itself; what has no form of its own here, as
+// encoding/json writes it, without escaping &, < and >. The documents and the export
+// write every value with it.
 func AppendValue(b []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:
@@ -183,6 +188,8 @@ func AppendValue(b []byte, v any) ([]byte, error) {
 		return strconv.AppendInt(b, v, 10), nil
 	case map[string]any:
 		return appendMembers(b, v)
+	case Appender:
+		return v.AppendJSON(b), nil
 	}
 	rv := reflect.ValueOf(v)
 	if rv.Kind() == reflect.Pointer {

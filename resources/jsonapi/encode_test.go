@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/erasured/erasured"
 )
 
 type status string
@@ -32,6 +34,9 @@ func TestAppendValueAsEncodingJSON(t *testing.T) {
 		// Pointers to all of these, as erasured.Type.Read yields the values held in fields.
 		&none, new(*time.Time), ptr(&at), ptr([]string{"a"}), new([]string), ptr(status("CANCELLED")), new(*status),
 		ptr(json.RawMessage(`[1, 2]`)), ptr([]struct{ A string }{{"x"}}), new(map[string]any), ptr(struct{ A *string }{ptr("<a>")}),
+		// An Appender writes itself.
+		&erasured.Initiator{Email: text, ID: "00000000-0000-0000-0000-000000000000", Name: "<n> & m", Type: "client-credentials-token"},
+		(*erasured.Initiator)(nil),
 	} {
 		got, err := AppendValue(nil, v)
 		if err != nil {
