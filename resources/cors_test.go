@@ -72,7 +72,8 @@ func TestCORSPreflight(t *testing.T) {
 		if o := r.Header.Get("Access-Control-Allow-Origin"); o != dashboard {
 			t.Errorf("%s: Access-Control-Allow-Origin %q", path, o)
 		}
-		wantList(t, r, "Access-Control-Allow-Methods", "GET", "POST", "PATCH", "DELETE")
+		// PUT replaces the logs' time to live.
+		wantList(t, r, "Access-Control-Allow-Methods", "GET", "POST", "PUT", "PATCH", "DELETE")
 		wantList(t, r, "Access-Control-Allow-Headers", "Authorization", "X-API-Key", "Content-Type", "Idempotency-Key", "If-Match", "Accept", "X-Request-Id")
 		wantList(t, r, "Vary", "Origin")
 		if r.Header.Get("Access-Control-Max-Age") == "" {

@@ -202,6 +202,12 @@ func TestErrorsForUnknownPathsAndMethods(t *testing.T) {
 		if r.Header.Get("Allow") != "GET, HEAD, POST" {
 			t.Errorf("Allow %q", r.Header.Get("Allow"))
 		}
+		// The logs' time to live is read and replaced, never posted or patched.
+		r = e.do("PATCH", "/v2/settings/logs-ttl", token, nil)
+		r.wantError(t, http.StatusMethodNotAllowed, "")
+		if r.Header.Get("Allow") != "GET, HEAD, PUT" {
+			t.Errorf("logs-ttl: Allow %q", r.Header.Get("Allow"))
+		}
 		e.do("GET", erasures+"?colour=red", token, nil).wantError(t, 400, "colour")
 		e.do("GET", erasures+"?page[number]=2", token, nil).wantError(t, 400, "page[number]")
 		e.do("GET", erasures+"?page[size]=0", token, nil).wantError(t, 400, "page[size]")

@@ -184,7 +184,7 @@ func (s *Server) negotiate(next http.Handler, render renderer) http.Handler {
 // allowed lists the methods that have a route for r's path, for the Allow header.
 func (s *Server) allowed(r *http.Request) string {
 	var out []string
-	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		var match mux.RouteMatch

@@ -11,7 +11,7 @@ import (
 // What a browser on an allowed origin may do and read. The lists are fixed: every route
 // takes the same headers, so a preflight need not be routed to be answered.
 const (
-	corsAllowMethods  = "GET, POST, PATCH, DELETE"
+	corsAllowMethods  = "GET, POST, PUT, PATCH, DELETE"
 	corsAllowHeaders  = "Authorization, X-API-Key, Content-Type, Idempotency-Key, If-Match, Accept, X-Request-Id"
 	corsExposeHeaders = "Location, ETag, X-Request-Id, Retry-After"
 	// corsMaxAge is how long, in seconds, a browser may reuse a preflight's answer:
