@@ -211,9 +211,9 @@ func AppendValue(b []byte, v any) ([]byte, error) {
 	return appendMarshaled(b, v)
 }
 
-// appendMembers writes m as encoding/json writes a map, its keys in order: the links and
-// meta of every document are such maps, and encoding/json sorted and reflected on them
-// at a cost of about half of writing a resource. Values of a type that AppendValue
+// appendMembers writes m as encoding/json writes a map, its keys in order: a document's
+// meta is such a map, and encoding/json sorted and reflected on it at a cost of about
+// half of writing a resource. Values of a type that AppendValue
 // writes itself are written by it; the others by encoding/json, as before.
 func appendMembers(b []byte, m map[string]any) ([]byte, error) {
 	if m == nil {
@@ -283,7 +283,7 @@ type marshaler struct {
 }
 
 // marshalers recycles them: appendMarshaled runs for every value that has no form of its
-// own here (an erasure request's initiator, a page's meta), and a new pair for each was
+// own here (a document's errors, a partial failure), and a new pair for each was
 // an allocation apiece. A sync.Pool, as encoding/json keeps its own encoders.
 var marshalers = sync.Pool{New: func() any {
 	m := &marshaler{}
@@ -308,7 +308,8 @@ func appendMarshaled(b []byte, v any) ([]byte, error) {
 }
 
 // appendDocument writes d: the members JSON:API defines, in the order a reader expects
-// them, resource objects by appendTo and the rest by AppendValue.
+// them: resource objects by appendTo, errors by encoding/json, meta by appendMembers and
+// links by Links.appendTo.
 func appendDocument(b []byte, d *Document) ([]byte, error) {
 	b = append(b, `{"jsonapi":{"version":"1.1"}`...)
 	var err error
