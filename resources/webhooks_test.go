@@ -312,13 +312,14 @@ func TestWebhookURLsRefused(t *testing.T) {
 
 // A receiver that never answers 2xx is retried for the retry period and no longer: the
 // delivery then fails for good, and the webhook, none of whose deliveries succeeded all
-// that time, turns inactive and is told of nothing more.
+// that time, turns inactive and is told of nothing more. The worker runs on a clock the
+// test moves to each retry's time, so the machine's speed decides nothing.
 func TestWebhookGivesUp(t *testing.T) {
 	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		e := newEnv(t, db, insecure)
 		ops := e.key("s1")
-		answers := make([]int, 10000)
+		answers := make([]int, 100)
 		for i := range answers {
 			answers[i] = http.StatusBadGateway
 		}
@@ -326,19 +327,38 @@ func TestWebhookGivesUp(t *testing.T) {
 		hookID := e.do("POST", webhooks, ops, newWebhook(rc.URL, []string{erasured.EventCreated, erasured.EventCancelled}, nil)).
 			want(t, http.StatusCreated).data(t)["id"].(string)
 		id := e.file(ops, "alice")
-		const retryFor = 300 * time.Millisecond
+		const retryFor, backoff = time.Hour, time.Second
 		w := deliverer(db, retryFor)
-		deliverUntil(t, w, "the delivery to fail for good", func() bool {
-			d := e.deliveries(ops, hookID)
-			return len(d) == 1 && attrs(d[0])["status"] == "failed"
-		})
-		d := attrs(e.deliveries(ops, hookID)[0])
+		w.Backoff = backoff
+		clock := erasured.Now()
+		w.Now = func() time.Time { return clock }
+		var d map[string]any
+		for round := 0; ; round++ {
+			runUntilIdle(t, w)
+			list := e.deliveries(ops, hookID)
+			if len(list) != 1 || round == len(answers) {
+				t.Fatalf("round %d: %d deliveries", round, len(list))
+			}
+			if d = attrs(list[0]); d["status"] != "pending" {
+				break
+			}
+			next, err := time.Parse(time.RFC3339Nano, d["next_attempt_at"].(string))
+			if err != nil || !next.After(clock) {
+				t.Fatalf("round %d at %v: the next attempt at %v, %v", round, clock, d["next_attempt_at"], err)
+			}
+			clock = next
+		}
 		created, _ := time.Parse(time.RFC3339Nano, d["created_at"].(string))
 		attempts := int(d["attempts"].(float64))
-		if n := len(rc.requests()); attempts < 3 || n != attempts || d["last_status_code"] != 502.0 || d["next_attempt_at"] != nil {
+		if n := len(rc.requests()); d["status"] != "failed" || attempts < 3 || n != attempts || d["last_status_code"] != 502.0 || d["next_attempt_at"] != nil {
 			t.Errorf("%d requests received; the delivery %v", n, d)
 		}
-		if last := rc.requests()[attempts-1]; time.Since(created) < 0 || last.header.Get("webhook-id") != rc.requests()[0].header.Get("webhook-id") {
+		// The last attempt was made within the period, and the retries ended there
+		// because the wait drawn for the next, at most the longest, ended past it.
+		if end := created.Add(retryFor); clock.After(end) || !clock.Add(erasured.RetryDelay(attempts, backoff, 1)).After(end) {
+			t.Errorf("attempt %d, %v after the event, ended the retries", attempts, clock.Sub(created))
+		}
+		if last := rc.requests()[attempts-1]; last.header.Get("webhook-id") != rc.requests()[0].header.Get("webhook-id") {
 			t.Errorf("attempts of one delivery had different webhook-ids")
 		}
 		if a := attrs(e.do("GET", webhooks+"/"+hookID, ops, nil).want(t, http.StatusOK).data(t)); a["active"] != false {

@@ -44,6 +44,9 @@ type Webhooks struct {
 	// Log gets a line for every failed attempt and every failure of the worker itself;
 	// nil discards them.
 	Log *slog.Logger
+	// Now is the clock that decides what is due and when retrying ends; nil is
+	// erasured.Now. A test sets it to step through a retry period without waiting it out.
+	Now func() time.Time
 }
 
 // Run delivers until ctx is done, and then returns nil: one loop makes announcements
@@ -81,7 +84,7 @@ func (w *Webhooks) RunOnce(ctx context.Context) (worked bool, err error) {
 // fanOut makes a batch of announcements into deliveries (storage.DB.FanOut). worked
 // reports whether there were any.
 func (w *Webhooks) fanOut(ctx context.Context) (worked bool, err error) {
-	n, err := w.DB.FanOut(ctx, erasured.Now(), fanOutBatch)
+	n, err := w.DB.FanOut(ctx, w.now(), fanOutBatch)
 	if err != nil {
 		return false, fmt.Errorf("webhook fan-out: %w", err)
 	}
@@ -91,7 +94,7 @@ func (w *Webhooks) fanOut(ctx context.Context) (worked bool, err error) {
 // deliver claims one due delivery, sends it and records the outcome. worked reports
 // whether there was a delivery to claim.
 func (w *Webhooks) deliver(ctx context.Context) (worked bool, err error) {
-	d, hook, err := w.DB.ClaimDelivery(ctx, w.Lease, erasured.Now())
+	d, hook, err := w.DB.ClaimDelivery(ctx, w.Lease, w.now())
 	if err != nil {
 		return false, fmt.Errorf("webhook worker: %w", err)
 	}
@@ -102,15 +105,15 @@ func (w *Webhooks) deliver(ctx context.Context) (worked bool, err error) {
 		return true, nil // the webhook was deleted, and its deliveries with it
 	}
 	if !hook.Active {
-		d.Abandon("not sent: the webhook is not active", erasured.Now())
+		d.Abandon("not sent: the webhook is not active", w.now())
 		return true, w.record(ctx, d, nil)
 	}
-	status, sendErr := w.Client.Send(ctx, egress.Message{URL: hook.URL, Secret: hook.Secret, ID: d.ID, Body: d.Payload}, erasured.Now())
+	status, sendErr := w.Client.Send(ctx, egress.Message{URL: hook.URL, Secret: hook.Secret, ID: d.ID, Body: d.Payload}, w.now())
 	if ctx.Err() != nil {
 		// Stopping: the claim's lease runs out and another process sends it again.
 		return true, nil
 	}
-	now := erasured.Now()
+	now := w.now()
 	ok := sendErr == nil && status >= 200 && status < 300
 	switch {
 	case ok:
@@ -147,6 +150,13 @@ func (w *Webhooks) backoff() time.Duration {
 		return erasured.RetryBase
 	}
 	return w.Backoff
+}
+
+func (w *Webhooks) now() time.Time {
+	if w.Now == nil {
+		return erasured.Now()
+	}
+	return w.Now()
 }
 
 func (w *Webhooks) log() *slog.Logger { return logger(w.Log) }
