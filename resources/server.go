@@ -10,6 +10,7 @@ package resources
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -55,10 +56,13 @@ type Config struct {
 
 // Server serves the erasured API.
 type Server struct {
-	cfg     Config
-	db      *storage.DB
-	log     *slog.Logger
-	router  *mux.Router
+	cfg    Config
+	db     *storage.DB
+	log    *slog.Logger
+	router *mux.Router
+	// methods are those that some route answers, in the order they were first
+	// registered: the order of a 405's Allow, and what a CORS preflight allows.
+	methods []string
 	metrics *middleware.Metrics
 	limits  *middleware.RateLimits // nil when requests are not limited
 	keys    *middleware.KeyCache   // nil when keys are not cached
@@ -84,7 +88,7 @@ func New(cfg Config, db *storage.DB, log *slog.Logger) *Server {
 		keys: middleware.NewKeyCache(cfg.KeyCacheTTL)}
 	s.metrics.Registry.MustRegister(newPoolCollector(db))
 	s.routes()
-	s.handler = middleware.Observe(middleware.CORS(s.router, cfg.CORSOrigins), s.log, s.metrics,
+	s.handler = middleware.Observe(middleware.CORS(s.router, cfg.CORSOrigins, s.methods), s.log, s.metrics,
 		cfg.RequestTimeout, MaxBodyBytes, func(w http.ResponseWriter, r *http.Request, err error) {
 			s.fail(w, r, jsonapiError, err)
 		})
@@ -150,6 +154,11 @@ func (s *Server) route(path string, h http.Handler, methods ...string) {
 	if len(methods) == 1 && methods[0] == http.MethodGet {
 		methods = append(methods, http.MethodHead)
 	}
+	for _, m := range methods {
+		if !slices.Contains(s.methods, m) {
+			s.methods = append(s.methods, m)
+		}
+	}
 	s.router.MatcherFunc(pathMatcher(path)).Methods(methods...).HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		middleware.Routed(r, path)
 		h.ServeHTTP(w, r)
@@ -184,7 +193,7 @@ func (s *Server) negotiate(next http.Handler, render renderer) http.Handler {
 // allowed lists the methods that have a route for r's path, for the Allow header.
 func (s *Server) allowed(r *http.Request) string {
 	var out []string
-	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+	for _, m := range s.methods {
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		var match mux.RouteMatch

@@ -8,10 +8,9 @@ import (
 	"strings"
 )
 
-// What a browser on an allowed origin may do and read. The lists are fixed: every route
+// What a browser on an allowed origin may send and read. The lists are fixed: every route
 // takes the same headers, so a preflight need not be routed to be answered.
 const (
-	corsAllowMethods  = "GET, POST, PUT, PATCH, DELETE"
 	corsAllowHeaders  = "Authorization, X-API-Key, Content-Type, Idempotency-Key, If-Match, Accept, X-Request-Id"
 	corsExposeHeaders = "Location, ETag, X-Request-Id, Retry-After"
 	// corsMaxAge is how long, in seconds, a browser may reuse a preflight's answer:
@@ -43,18 +42,19 @@ func ParseOrigins(list string) ([]string, error) {
 	return out, nil
 }
 
-// CORS lets browser pages on origins (from ParseOrigins) call the API; without any, it
-// adds nothing.
+// CORS lets browser pages on origins (from ParseOrigins) call the API with methods, those
+// that next has routes for; without any origin, it adds nothing.
 //
 // It runs before routing and authentication. A preflight names any path, carries no
 // credentials and uses a method no route has, so a route would refuse it with 405 and
 // authorize with 401; it is answered here, 204 with what a browser may send. Requests
 // from other origins pass through without CORS headers: the browser then keeps their
 // answers from the page, which is the refusal.
-func CORS(next http.Handler, origins []string) http.Handler {
+func CORS(next http.Handler, origins, methods []string) http.Handler {
 	if len(origins) == 0 {
 		return next
 	}
+	allowMethods := strings.Join(methods, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		// The answer depends on Origin, so caches must keep one per origin.
@@ -70,7 +70,7 @@ func CORS(next http.Handler, origins []string) http.Handler {
 		h.Set("Access-Control-Allow-Origin", origin)
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			Routed(r, "preflight")
-			h.Set("Access-Control-Allow-Methods", corsAllowMethods)
+			h.Set("Access-Control-Allow-Methods", allowMethods)
 			h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
 			h.Set("Access-Control-Max-Age", corsMaxAge)
 			w.WriteHeader(http.StatusNoContent)
