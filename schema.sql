@@ -302,3 +302,10 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, created_at, id);
 -- The delivery workers' queue.
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id) WHERE status = 'pending';
+
+-- migration: 5 overdue scan
+-- The requests the overdue worker has yet to mark, by due date. Marked ones stay in
+-- erasure_requests_unfinished until they finish, so a scan of that index for the unmarked
+-- ones read every overdue request each round: it grew with the backlog.
+CREATE INDEX erasure_requests_unmarked ON erasure_requests (due_at)
+    WHERE status IN ('pending', 'in_progress') AND overdue_at IS NULL;
