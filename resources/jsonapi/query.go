@@ -21,7 +21,8 @@ const MaxParams = 1000
 // It also refuses a query of more than MaxParams parameters. Its errors are 400s that
 // name the parameter at fault.
 func ParseQuery(raw string) (Query, error) {
-	q := Query{url.Values{}}
+	// Most requests have no query string: their Values stay nil, which reads as empty.
+	var q Query
 	n := 0
 	for pair := range strings.SplitSeq(raw, "&") {
 		if pair == "" {
@@ -41,6 +42,9 @@ func ParseQuery(raw string) (Query, error) {
 		value, err := url.QueryUnescape(rawValue)
 		if err != nil {
 			return Query{}, ParamError(key, "the value of the query parameter %q is not properly escaped", key)
+		}
+		if q.Values == nil {
+			q.Values = url.Values{}
 		}
 		q.Values[key] = append(q.Values[key], value)
 	}
