@@ -51,7 +51,7 @@ func (w *LogPurge) RunOnce(ctx context.Context) (bool, error) {
 	}
 	if r.Deleted > 0 {
 		logger(w.Log).InfoContext(ctx, "purged expired personal data logs", "deleted", r.Deleted, "batches", r.Batches,
-			"duration_ms", float64(time.Since(t0).Microseconds())/1000)
+			"duration_us", time.Since(t0).Microseconds())
 	}
 	// A purge is a round of its own; the next one is an interval away however much
 	// this one did, so the loop waits its poll either way.

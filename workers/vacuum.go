@@ -52,7 +52,7 @@ func (w *Vacuum) RunOnce(ctx context.Context) (worked bool, err error) {
 	switch r.Outcome {
 	case storage.VacuumDone:
 		w.waitLogged = time.Time{}
-		w.log().InfoContext(ctx, "vacuumed erased and deleted data", "duration_ms", float64(r.Took.Microseconds())/1000)
+		w.log().InfoContext(ctx, "vacuumed erased and deleted data", "duration_us", r.Took.Microseconds())
 		return true, nil
 	case storage.VacuumWaiting:
 		if time.Since(w.waitLogged) >= w.Interval {
