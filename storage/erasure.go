@@ -252,12 +252,12 @@ func (db *DB) ErasureRequestPage(ctx context.Context, opts ListOptions) (*Page[*
 // request the key created, as it is now.
 func (db *DB) CreateErasureRequest(ctx context.Context, r *erasured.ErasureRequest, idem *Idempotency) (*erasured.ErasureRequest, error) {
 	id, replayed, err := db.create(ctx, idem, r.StoreID, erasured.ErasureRequests.Name, r.ID, func(tx *sqlx.Tx) error {
-		required, err := db.registry(ctx, tx, r.StoreID)
+		required, hooks, err := db.registryAndWebhooks(ctx, tx, r.StoreID)
 		if err != nil {
 			return err
 		}
 		r.ServicesRequired = required
-		a, err := db.announcement(ctx, tx, erasured.EventCreated, r, r.CreatedAt)
+		a, err := announce(erasured.EventCreated, r, hooks, r.CreatedAt)
 		if err != nil {
 			return err
 		}

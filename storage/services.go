@@ -129,23 +129,34 @@ func (db *DB) DeleteErasureService(ctx context.Context, storeID, name string) er
 	return nil
 }
 
-// registry returns the services a new erasure request of store storeID requires: the
-// store's registry, in order of name, or WithErasureServices when it is empty.
-func (db *DB) registry(ctx context.Context, tx sqlx.QueryerContext, storeID string) ([]string, error) {
-	query, err := db.fixedSQL("registry", func(sb sq.StatementBuilderType) sq.Sqlizer {
-		return sb.Select("name").From("erasure_services").Where("store_id = ?").OrderBy("name")
+// registryAndWebhooks reads, in one statement, what filing an erasure request of store
+// storeID needs: the services it requires (the store's registry, in order of name, or
+// WithErasureServices when it is empty), and the rows of the store's active webhooks, to
+// announce it to. A request is filed in a few short statements, each a round trip to the
+// database; reading both at once spares one.
+func (db *DB) registryAndWebhooks(ctx context.Context, tx sqlx.QueryerContext, storeID string) ([]string, []hookRow, error) {
+	query, err := db.fixedSQL("registry and active webhooks", func(sb sq.StatementBuilderType) sq.Sqlizer {
+		return sb.Select("name", "NULL AS id", "NULL AS events", "NULL AS service").From("erasure_services").
+			Where("store_id = ?").
+			Suffix("UNION ALL SELECT NULL, id, events, service FROM webhooks WHERE active = ? AND store_id = ? ORDER BY name")
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var rows []hookRow
+	if err := db.selectSQL(ctx, tx, &rows, query, []any{storeID, true, storeID}); err != nil {
+		return nil, nil, fmt.Errorf("registry of services and webhooks: %w", err)
 	}
 	var names []string
-	if err := db.selectSQL(ctx, tx, &names, query, []any{storeID}); err != nil {
-		return nil, fmt.Errorf("registry of services: %w", err)
+	for _, row := range rows {
+		if row.Name.Valid {
+			names = append(names, row.Name.String)
+		}
 	}
 	if len(names) == 0 {
 		names = append([]string{}, db.erasureServices...)
 	}
-	return names, nil
+	return names, rows, nil
 }
 
 // insertAwaiting puts new request r in the queue of each service it requires.

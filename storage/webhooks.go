@@ -156,24 +156,40 @@ func (db *DB) DeleteWebhook(ctx context.Context, storeID, id string) error {
 // r's store that want it (erasured.Announce), or nil when none does. insertEvents writes
 // it, in the statement of the change's first event: the outbox's row, committed or
 // rolled back with the change it announces, at no round trip of its own. FanOut makes
-// its deliveries.
+// its deliveries. A new request reads its store's webhooks with its registry instead
+// (registryAndWebhooks).
 func (db *DB) announcement(ctx context.Context, tx sqlx.QueryerContext, event string, r *erasured.ErasureRequest, now time.Time) (*erasured.Announcement, error) {
 	query, err := db.fixedSQL("active webhooks", func(sb sq.StatementBuilderType) sq.Sqlizer {
-		return sb.Select("id", "events", "service", "active").From("webhooks").Where("active = ? AND store_id = ?")
+		return sb.Select("id", "events", "service").From("webhooks").Where("active = ? AND store_id = ?")
 	})
 	if err != nil {
 		return nil, err
 	}
-	var rows []webhookRow
+	var rows []hookRow
 	if err := db.selectSQL(ctx, tx, &rows, query, []any{true, r.StoreID}); err != nil {
 		return nil, fmt.Errorf("webhooks of %s: %w", event, err)
 	}
-	if len(rows) == 0 {
-		return nil, nil
-	}
-	hooks := make([]*erasured.Webhook, len(rows))
-	for i := range rows {
-		hooks[i] = rows[i].webhook()
+	return announce(event, r, rows, now)
+}
+
+// hookRow is what an announcement needs of an active webhook: the statements that read
+// it select active ones only. A row of registryAndWebhooks that holds a name of the
+// registry has no ID.
+type hookRow struct {
+	Name    sql.NullString       `db:"name"`
+	ID      sql.NullString       `db:"id"`
+	Events  jsonColumn[[]string] `db:"events"`
+	Service sql.NullString       `db:"service"`
+}
+
+// announce is erasured.Announce to the webhooks among rows.
+func announce(event string, r *erasured.ErasureRequest, rows []hookRow, now time.Time) (*erasured.Announcement, error) {
+	var hooks []*erasured.Webhook
+	for _, row := range rows {
+		if row.ID.Valid {
+			hooks = append(hooks, &erasured.Webhook{ID: row.ID.String, StoreID: r.StoreID, Events: row.Events.V,
+				Service: nullString(row.Service), Active: true})
+		}
 	}
 	return erasured.Announce(event, r, hooks, now)
 }
