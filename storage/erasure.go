@@ -72,6 +72,11 @@ type erasureListRow struct {
 	listTotal
 }
 
+// fields are erasureRow's, then the list's total (see totalColumns).
+func (r *erasureListRow) fields(m memos) []any {
+	return append(r.erasureRow.fields(m), &r.Total, &r.Estimated)
+}
+
 func (r *erasureRow) erasureRequest() *erasured.ErasureRequest {
 	er := &erasured.ErasureRequest{
 		ID:              r.ID,
@@ -207,6 +212,11 @@ type queueRow struct {
 	QueuedAt  timeColumn `db:"request_created_at"`
 	RequestID string     `db:"erasure_request_id"`
 	listTotal
+}
+
+// fields are those of queueColumnList, then the list's total (see totalColumns).
+func (r *queueRow) fields(m memos) []any {
+	return append(r.erasureRow.fields(m), &r.QueuedAt, &r.RequestID, &r.Total, &r.Estimated)
 }
 
 // isQueue reports whether opts lists one service's queue in order of creation, which

@@ -304,8 +304,8 @@ func selectCursorPage[R totaled](ctx context.Context, db *DB, t table, sc scope,
 	if err != nil {
 		return nil, PageInfo{}, err
 	}
-	var rows []R
-	if err := db.selectSQL(ctx, db.db, &rows, query, args); err != nil {
+	rows, err := selectList[R](ctx, db, query, args)
+	if err != nil {
 		return nil, PageInfo{}, fmt.Errorf("list %s: %w", t.name, err)
 	}
 	var info PageInfo

@@ -254,8 +254,8 @@ func selectPage[R totaled](ctx context.Context, db *DB, t table, sc scope, opts 
 	if err != nil {
 		return nil, listTotal{}, err
 	}
-	var rows []R
-	if err := db.selectSQL(ctx, db.db, &rows, query, args); err != nil {
+	rows, err := selectList[R](ctx, db, query, args)
+	if err != nil {
 		return nil, listTotal{}, fmt.Errorf("list %s: %w", t.name, err)
 	}
 	if len(rows) > 0 {
