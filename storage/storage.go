@@ -249,7 +249,7 @@ type scanner interface{ fields(memos) []any }
 // Other rows are read by sqlx.
 func selectList[R any](ctx context.Context, db *DB, query string, args []any) ([]R, error) {
 	var rows []R
-	if _, ok := any(new(R)).(scanner); !ok {
+	if _, ok := any((*R)(nil)).(scanner); !ok {
 		err := db.selectSQL(ctx, db.db, &rows, query, args)
 		return rows, err
 	}
